@@ -1,0 +1,201 @@
+"""The values that flow between the stages of a capture: frozen dataclasses and closed sets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+Role = Literal["seed", "page", "frame", "requisite", "media"]
+"""Why a URL is in the capture: the seed, a linked page, a frame, a requisite or linked media."""
+
+Outcome = Literal["captured", "failed", "skipped"]
+
+SkipReason = Literal[
+    "scope", "robots", "limit", "private-address", "duplicate", "unsupported-scheme"
+]
+
+DEFAULT_CHECKSUMS: tuple[str, ...] = ("sha512", "sha256")
+ALLOWED_CHECKSUMS: tuple[str, ...] = ("sha512", "sha256", "sha384", "sha224", "sha1", "md5")
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A URL found in a document, absolute and without fragment, with how it was found.
+
+    `via` names the element and attribute (`img@src`, `link[stylesheet]@href`) or the CSS
+    construct (`css@import`, `css:url()`, `style@url()`) the URL came from. `role` is the
+    role the URL plays for the document that names it: `requisite`, `frame` or `page`.
+    """
+
+    url: str
+    role: Role
+    via: str
+
+
+@dataclass(frozen=True, slots=True)
+class HtmlLinks:
+    """What an HTML document names, and how its bytes were decoded."""
+
+    links: tuple[Link, ...]
+    encoding: str
+    title: str | None = None
+    base_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One HTTP request and its response headers, as sent and as received (one redirect hop)."""
+
+    url: str
+    method: str
+    request_headers: tuple[tuple[str, str], ...]
+    status: int
+    reason: str
+    http_version: str
+    response_headers: tuple[tuple[str, str], ...]
+    started: datetime
+    remote_address: str | None = None
+
+    def header(self, name: str) -> str | None:
+        """Return the first response header called `name` (case-insensitive), or None."""
+        lowered = name.lower()
+        for key, value in self.response_headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A response body streamed to disk: where it is and its digests, taken as it arrived.
+
+    `digests` are of the payload (content coding removed); `received_digests` of the body as
+    received (content coding kept) and only when the two differ.
+    """
+
+    path: Path
+    size: int
+    digests: dict[str, str]
+    received_size: int
+    received_digests: dict[str, str] = field(default_factory=dict)
+    content_encoding: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """The outcome of fetching one URL: every hop, the final response, and the body if stored.
+
+    `body` is None when the final status was not 2xx or the fetch failed; `error` then says
+    why. `received_bytes` counts the bytes read before a failure, for the capture log.
+    """
+
+    requested_url: str
+    final_url: str
+    exchanges: tuple[Exchange, ...]
+    body: Body | None = None
+    error: str | None = None
+    received_bytes: int = 0
+    truncated: bool = False
+
+    @property
+    def final(self) -> Exchange | None:
+        """Return the last exchange (the response that was not a redirect), if any."""
+        return self.exchanges[-1] if self.exchanges else None
+
+    @property
+    def status(self) -> int | None:
+        """Return the HTTP status of the final response, if one arrived."""
+        return self.exchanges[-1].status if self.exchanges else None
+
+    @property
+    def content_type(self) -> str | None:
+        """Return the final response's Content-Type header, if any."""
+        return self.exchanges[-1].header("Content-Type") if self.exchanges else None
+
+
+@dataclass(frozen=True, slots=True)
+class BagInfo:
+    """The user-supplied bag-info values; the capture adds its own fields around them."""
+
+    source_organization: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    organization_address: str | None = None
+    extra: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureOptions:
+    """Every option that shapes a capture, with the defaults of the product contract."""
+
+    timeout: float = 30.0
+    retries: int = 3
+    retry_backoff: float = 0.5
+    max_redirects: int = 10
+    max_size: int = 2 * 1024**3
+    max_bytes: int = 10 * 1024**3
+    max_pages: int = 100
+    max_requisites: int = 2000
+    workers: int = 8
+    host_workers: int = 6
+    wait: float = 0.0
+    user_agent: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    cookies: Path | None = None
+    proxy: str | None = None
+    ca_bundle: Path | None = None
+    insecure: bool = False
+    checksums: tuple[str, ...] = DEFAULT_CHECKSUMS
+    strict: bool = False
+    name: str | None = None
+    bag_info: BagInfo = field(default_factory=BagInfo)
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One line of the capture log: a URL attempted, its role, outcome and evidence."""
+
+    url: str
+    role: Role
+    outcome: Outcome
+    depth: int = 0
+    referrer: str | None = None
+    via: str | None = None
+    final_url: str | None = None
+    redirects: tuple[dict[str, object], ...] = ()
+    status: int | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    content_type: str | None = None
+    size: int | None = None
+    digests: dict[str, str] = field(default_factory=dict)
+    received_size: int | None = None
+    received_digests: dict[str, str] = field(default_factory=dict)
+    payload_path: str | None = None
+    started: str | None = None
+    error: str | None = None
+    reason: str | None = None
+    received_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureResult:
+    """What one capture produced: the bag and a summary of every URL attempted."""
+
+    seed: str
+    bag_path: Path
+    capture_id: str
+    title: str | None
+    records: tuple[LogRecord, ...]
+    payload_bytes: int
+    seconds: float
+
+    def count(self, *, role: Role | None = None, outcome: Outcome | None = None) -> int:
+        """Return how many URLs had the given role and outcome (None matches any)."""
+        return sum(
+            1
+            for r in self.records
+            if (role is None or r.role == role) and (outcome is None or r.outcome == outcome)
+        )
