@@ -72,7 +72,8 @@ class Body:
     """A response body streamed to disk: where it is and its digests, taken as it arrived.
 
     `digests` are of the payload (content coding removed); `received_digests` of the body as
-    received (content coding kept) and only when the two differ.
+    received (content coding kept) and only when the two differ. `received_path` holds the
+    body as received, when the fetcher was asked to keep it (for WARC records).
     """
 
     path: Path
@@ -81,6 +82,7 @@ class Body:
     received_size: int
     received_digests: dict[str, str] = field(default_factory=dict)
     content_encoding: str | None = None
+    received_path: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,528 @@
+"""One capture, end to end: the frontier, the worker pool, the bag, the result."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+from preserve import __version__
+from preserve.bag import PayloadWriter, Staging, clean_stale
+from preserve.discover import find_css_links, find_html_links
+from preserve.errors import BadInput, FetchFailed, PackagingFailed
+from preserve.fetch import Cancelled, Fetcher, copy_local_file
+from preserve.layout import local_payload_path, payload_path
+from preserve.metadata.dc import CaptureDescription, dc_xml
+from preserve.models import (
+    ALLOWED_CHECKSUMS,
+    Body,
+    CaptureOptions,
+    CaptureResult,
+    Exchange,
+    FetchResult,
+    Link,
+    LogRecord,
+    Role,
+)
+from preserve.report import capture_log
+from preserve.urls import canonicalize, is_web_url
+
+PROFILE_IDENTIFIER = "https://github.com/preserve-archive/preserve/blob/main/schemas/bagit-profile.json"
+# HTML and CSS larger than this are stored but not parsed for links: parsers hold them whole.
+PARSE_LIMIT = 32 * 1024 * 1024
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+
+@dataclass(frozen=True, slots=True)
+class Seed:
+    """A validated input: a canonical http(s) URL, or a local HTML file and its folder."""
+
+    url: str
+    local_file: Path | None = None
+
+    @property
+    def root(self) -> Path | None:
+        """Return the folder a local seed's requisites must stay inside."""
+        return None if self.local_file is None else self.local_file.parent
+
+
+def parse_seed(text: str) -> Seed:
+    """Return the Seed for a URL or local path given by the user; raise BadInput otherwise.
+
+    Accepts absolute http(s) URLs with a host, `file://` URLs and paths of existing local
+    files. Refuses other schemes, text that is not a URL, an empty string and a URL with
+    no host.
+    """
+    raw = text.strip()
+    if not raw:
+        raise BadInput("empty URL")
+    if any(ord(c) < 32 or c == "\x7f" for c in raw):
+        raise BadInput(f"URL contains control characters: {raw!r}")
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.\-]*):", raw)
+    scheme = match.group(1).lower() if match else ""
+    if scheme in ("http", "https"):
+        if not is_web_url(raw):
+            raise BadInput(f"not a valid {scheme} URL (no host): {raw}")
+        try:
+            return Seed(canonicalize(raw))
+        except ValueError as exc:
+            raise BadInput(f"not a valid URL: {raw} ({exc})") from exc
+    if scheme == "file":
+        parts = urlsplit(raw)
+        if parts.netloc not in ("", "localhost"):
+            raise BadInput(f"file URL on another host is not supported: {raw}")
+        return _local_seed(Path(unquote(parts.path)), raw)
+    if scheme and len(scheme) > 1:
+        raise BadInput(f"unsupported URL scheme {scheme!r}: {raw} (use http, https or a file)")
+    path = Path(raw).expanduser()
+    if path.exists() or raw.startswith(("/", "./", "../", "~")) or os.sep in raw:
+        return _local_seed(path, raw)
+    raise BadInput(f"not a URL or an existing file: {raw}")
+
+
+def _local_seed(path: Path, raw: str) -> Seed:
+    if not path.is_file():
+        raise BadInput(f"no such file: {raw}")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise BadInput(f"cannot read {raw}: {exc.strerror}") from exc
+    absolute = path.resolve()
+    return Seed(absolute.as_uri(), local_file=absolute)
+
+
+def validate_options(options: CaptureOptions) -> None:
+    """Raise BadInput for option values no capture can use."""
+    for alg in options.checksums:
+        if alg not in ALLOWED_CHECKSUMS:
+            allowed = ", ".join(ALLOWED_CHECKSUMS)
+            raise BadInput(f"unsupported checksum algorithm {alg!r} (allowed: {allowed})")
+    if not options.checksums:
+        raise BadInput("at least one --checksum algorithm is needed")
+    positive = {"--timeout": options.timeout, "--workers": options.workers}
+    positive["--host-workers"] = options.host_workers
+    for flag, value in positive.items():
+        if value <= 0:
+            raise BadInput(f"{flag} must be positive")
+    if options.cookies is not None and not options.cookies.is_file():
+        raise BadInput(f"cookies file not found: {options.cookies}")
+    if options.ca_bundle is not None and not options.ca_bundle.is_file():
+        raise BadInput(f"CA bundle not found: {options.ca_bundle}")
+    if options.proxy is not None and not is_web_url(options.proxy):
+        raise BadInput(f"--proxy must be an http(s) URL with a host: {options.proxy}")
+
+
+def default_bag_name(seed: Seed, when: datetime, capture_id: uuid.UUID) -> str:
+    """Return `<host>-<YYYYMMDDTHHMMSSZ>-<8 hex>`, the default bag folder name."""
+    host = "file" if seed.local_file is not None else (urlsplit(seed.url).hostname or "bag")
+    host = re.sub(r"[^a-z0-9.-]", "_", host.lower()).strip(".") or "bag"
+    return f"{host}-{when.strftime('%Y%m%dT%H%M%SZ')}-{capture_id.hex[:8]}"
+
+
+@dataclass(slots=True)
+class _Task:
+    seq: int
+    url: str
+    role: Role
+    via: str | None
+    referrer: str | None
+    depth: int
+    page: str
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def _charset(content_type: str | None) -> str | None:
+    match = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", content_type or "", re.IGNORECASE)
+    return match.group(1) if match else None
+
+
+def _redirect_chain(exchanges: tuple[Exchange, ...]) -> tuple[dict[str, object], ...]:
+    return tuple(
+        {"url": ex.url, "status": ex.status, "location": ex.header("Location")}
+        for ex in exchanges[:-1]
+    )
+
+
+class _Capture:
+    """The state of one capture while it runs; used once, by `capture`."""
+
+    def __init__(
+        self,
+        seed: Seed,
+        options: CaptureOptions,
+        staging: Staging,
+        observer: Callable[[LogRecord], None] | None,
+    ) -> None:
+        self.seed = seed
+        self.options = options
+        self.staging = staging
+        self.observer = observer
+        self.cancel = threading.Event()
+        self.fetcher = Fetcher(options, staging.tmp_dir, cancel=self.cancel)
+        self.writer = PayloadWriter(staging.bag_dir, options.checksums)
+        self.tasks: queue.Queue[_Task | None] = queue.Queue()
+        self.results: queue.Queue[tuple[_Task, FetchResult | BaseException]] = queue.Queue()
+        self.seen: set[str] = set()
+        self.records: dict[int, LogRecord] = {}
+        self.placed: dict[str, str] = {}
+        self.url_map: list[tuple[str, str]] = []
+        self.requisites_per_page: dict[str, int] = {}
+        self.pages = 0
+        self.pending = 0
+        self.seq = 0
+        self.seed_result: FetchResult | None = None
+        self.title: str | None = None
+
+    def display(self, url: str) -> str:
+        """Return how a URL is written in records: local files relative to the seed folder."""
+        root = self.seed.root
+        if root is None or not url.startswith("file:"):
+            return url
+        path = Path(unquote(urlsplit(url).path))
+        try:
+            return "file:" + quote(path.relative_to(root).as_posix())
+        except ValueError:
+            return "file:" + quote(path.name)
+
+    def run(self) -> None:
+        workers = [
+            threading.Thread(target=self._worker, daemon=True, name=f"preserve-fetch-{i}")
+            for i in range(self.options.workers)
+        ]
+        for worker in workers:
+            worker.start()
+        try:
+            self._submit(self.seed.url, "seed", None, None, 0, self.seed.url)
+            while self.pending:
+                try:
+                    task, outcome = self.results.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                self.pending -= 1
+                if isinstance(outcome, BaseException):
+                    if isinstance(outcome, Cancelled):
+                        continue
+                    raise outcome
+                self._handle(task, outcome)
+        finally:
+            self.cancel.set()
+            for _ in workers:
+                self.tasks.put(None)
+            self.fetcher.close()
+
+    def _worker(self) -> None:
+        while True:
+            task = self.tasks.get()
+            if task is None or self.cancel.is_set():
+                return
+            try:
+                result: FetchResult | BaseException = self._fetch(task)
+            except BaseException as exc:  # handed to the main thread, which decides
+                result = exc
+            self.results.put((task, result))
+
+    def _fetch(self, task: _Task) -> FetchResult:
+        if task.url.startswith("file:"):
+            return self._fetch_local(task.url)
+        return self.fetcher.fetch(task.url, referrer=task.referrer)
+
+    def _fetch_local(self, url: str) -> FetchResult:
+        root = self.seed.root
+        path = Path(unquote(urlsplit(url).path))
+        if root is None:
+            return FetchResult(url, url, (), error="local file outside a local capture")
+        try:
+            resolved = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return FetchResult(url, url, (), error="no such file")
+        if not resolved.is_relative_to(root) or not path.absolute().is_relative_to(root):
+            return FetchResult(url, url, (), error="outside the seed's folder")
+        if not resolved.is_file():
+            return FetchResult(url, url, (), error="not a file")
+        try:
+            body = copy_local_file(
+                resolved, self.staging.tmp_dir, self.options.checksums, self.options.max_size
+            )
+        except ValueError as exc:
+            return FetchResult(url, url, (), error=str(exc))
+        except PermissionError:
+            return FetchResult(url, url, (), error="permission denied")
+        return FetchResult(url, url, (), body=body, received_bytes=body.size)
+
+    def _submit(
+        self, url: str, role: Role, via: str | None, referrer: str | None, depth: int, page: str
+    ) -> None:
+        if url in self.seen:
+            return
+        self.seen.add(url)
+        self.seq += 1
+        task = _Task(self.seq, url, role, via, referrer, depth, page)
+        reason = self._limit_reason(task)
+        if reason is not None:
+            self._record(task, LogRecord(**self._base(task), outcome="skipped", reason=reason))
+            return
+        if role in ("seed", "page", "frame"):
+            self.pages += 1
+        else:
+            self.requisites_per_page[page] = self.requisites_per_page.get(page, 0) + 1
+        self.pending += 1
+        self.tasks.put(task)
+
+    def _limit_reason(self, task: _Task) -> str | None:
+        opts = self.options
+        if self.writer.total_bytes >= opts.max_bytes:
+            return "limit"
+        if task.role in ("page", "frame") and self.pages >= opts.max_pages:
+            return "limit"
+        if task.role == "requisite" and self.requisites_per_page.get(task.page, 0) >= (
+            opts.max_requisites
+        ):
+            return "limit"
+        return None
+
+    @staticmethod
+    def _base(task: _Task) -> dict[str, object]:
+        return {
+            "url": task.url,
+            "role": task.role,
+            "depth": task.depth,
+            "referrer": task.referrer,
+            "via": task.via,
+        }
+
+    def _record(self, task: _Task, record: LogRecord) -> None:
+        record = replace(
+            record,
+            url=self.display(record.url),
+            referrer=None if record.referrer is None else self.display(record.referrer),
+            final_url=None if record.final_url is None else self.display(record.final_url),
+        )
+        self.records[task.seq] = record
+        if self.observer is not None:
+            self.observer(record)
+
+    def _handle(self, task: _Task, result: FetchResult) -> None:
+        final = result.final
+        started = final.started.isoformat().replace("+00:00", "Z") if final else None
+        common = {
+            **self._base(task),
+            "final_url": result.final_url if result.final_url != task.url else None,
+            "redirects": _redirect_chain(result.exchanges),
+            "status": result.status,
+            "headers": final.response_headers if final else (),
+            "content_type": result.content_type,
+            "started": started,
+        }
+        if task.role == "seed":
+            self.seed_result = result
+        if result.body is None:
+            if task.role == "seed":
+                raise FetchFailed(f"{self.display(task.url)}: {result.error}")
+            received = result.received_bytes if result.received_bytes else None
+            record = LogRecord(
+                **common, outcome="failed", error=result.error, received_bytes=received
+            )
+            self._record(task, record)
+            return
+        relpath = self._store(result, result.body)
+        self._map(task.url, relpath)
+        if result.final_url != task.url:
+            self._map(result.final_url, relpath)
+        body = result.body
+        record = LogRecord(
+            **common,
+            outcome="captured",
+            size=body.size,
+            digests=body.digests,
+            received_size=body.received_size if body.received_digests else None,
+            received_digests=body.received_digests,
+            payload_path=relpath,
+        )
+        self._record(task, record)
+        self._discover(task, result, relpath)
+
+    def _store(self, result: FetchResult, body: Body) -> str:
+        final = result.final_url
+        if final in self.placed:
+            body.path.unlink(missing_ok=True)
+            return self.placed[final]
+        if final.startswith("file:"):
+            root = self.seed.root
+            assert root is not None
+            rel = Path(unquote(urlsplit(final).path)).relative_to(root).as_posix()
+            relpath = "data/" + local_payload_path(rel)
+        else:
+            relpath = "data/" + payload_path(final)
+        try:
+            self.writer.place(body.path, relpath, body.size, body.digests)
+        except OSError as exc:
+            raise PackagingFailed(f"cannot write {relpath}: {exc.strerror or exc}") from exc
+        self.placed[final] = relpath
+        return relpath
+
+    def _map(self, url: str, relpath: str) -> None:
+        self.url_map.append((self.display(url), relpath))
+
+    def _kind(self, task: _Task, result: FetchResult, path: Path) -> str | None:
+        media = _media_type(result.content_type)
+        if media in HTML_TYPES:
+            return "html"
+        if media == "text/css":
+            return "css"
+        stylesheet = task.via is not None and (
+            "stylesheet" in task.via or task.via.endswith("@import")
+        )
+        if stylesheet and media in ("", "text/plain", "application/octet-stream"):
+            return "css"
+        suffix = path.suffix.lower()
+        if not media and suffix in (".html", ".htm", ".xhtml"):
+            return "html"
+        if not media and suffix == ".css":
+            return "css"
+        return None
+
+    def _discover(self, task: _Task, result: FetchResult, relpath: str) -> None:
+        body = result.body
+        assert body is not None
+        if body.size > PARSE_LIMIT:
+            return
+        path = self.staging.bag_dir / relpath
+        kind = self._kind(task, result, path)
+        base = result.final_url
+        charset = _charset(result.content_type)
+        if kind == "html" and task.role in ("seed", "page", "frame"):
+            found = find_html_links(path.read_bytes(), base, http_charset=charset)
+            if task.role == "seed":
+                self.title = found.title
+            for link in found.links:
+                self._follow(task, link, base)
+        elif kind == "css":
+            for link in find_css_links(path.read_bytes(), base, http_charset=charset):
+                self._follow(task, link, base)
+
+    def _follow(self, task: _Task, link: Link, base: str) -> None:
+        if link.role == "page":
+            return
+        url = link.url
+        if url.startswith("file:") and self.seed.root is None:
+            return
+        if not (url.startswith("file:") or is_web_url(url)):
+            return
+        page = url if link.role == "frame" else task.page
+        self._submit(url, link.role, link.via, base, task.depth, page)
+
+
+def capture(
+    url: str,
+    output: Path,
+    options: CaptureOptions | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    new_id: Callable[[], uuid.UUID] | None = None,
+    observer: Callable[[LogRecord], None] | None = None,
+) -> CaptureResult:
+    """Capture `url` (or a local HTML file) with its requisites into a new bag in `output`.
+
+    Returns the CaptureResult of the bag written. Raises BadInput (exit 2) before any work
+    for a bad URL or option, FetchFailed (3) when the seed cannot be fetched or, with
+    `strict`, a requisite is missing, PackagingFailed (4) when the bag cannot be written.
+    On any error or interrupt the staging folder is removed and nothing appears in `output`.
+    `clock` and `new_id` make the capture time and identifier reproducible.
+    """
+    options = options or CaptureOptions()
+    validate_options(options)
+    seed = parse_seed(url)
+    now = (clock or (lambda: datetime.now(UTC)))()
+    capture_id = (new_id or uuid.uuid4)()
+    name = options.name or default_bag_name(seed, now, capture_id)
+    started = time.monotonic()
+    clean_stale(output)
+    with Staging.create(output) as staging:
+        run = _Capture(seed, options, staging, observer)
+        run.run()
+        records = tuple(run.records[k] for k in sorted(run.records))
+        missing = [r for r in records if r.outcome == "failed"]
+        if options.strict and missing:
+            raise FetchFailed(
+                f"{len(missing)} requisite(s) missing under --strict, first: "
+                f"{missing[0].url} ({missing[0].error})"
+            )
+        _finish_bag(run, records, seed, now, capture_id)
+        payload_bytes = run.writer.total_bytes
+        bag_path = staging.commit(name)
+    return CaptureResult(
+        seed=run.display(seed.url),
+        bag_path=bag_path,
+        capture_id=f"urn:uuid:{capture_id}",
+        title=run.title,
+        records=records,
+        payload_bytes=payload_bytes,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _finish_bag(
+    run: _Capture,
+    records: tuple[LogRecord, ...],
+    seed: Seed,
+    now: datetime,
+    capture_id: uuid.UUID,
+) -> None:
+    """Write the logs, the Dublin Core record and the tag files into the staging bag."""
+    writer = run.writer
+    identifier = f"urn:uuid:{capture_id}"
+    writer.write_bytes("data/logs/capture-log.jsonl", capture_log(records))
+    tsv = "".join(f"{_tsv(url)}\t{path}\n" for url, path in run.url_map)
+    writer.write_bytes("data/logs/urls.tsv", ("url\tpath\n" + tsv).encode("utf-8"))
+    seed_result = run.seed_result
+    description = CaptureDescription(
+        identifier=identifier,
+        source=run.display(seed_result.final_url if seed_result else seed.url),
+        created=now,
+        media_type=_media_type(seed_result.content_type if seed_result else None) or None,
+        title=run.title,
+    )
+    writer.write_bytes("data/metadata/dc.xml", dc_xml(description))
+    info = run.options.bag_info
+    fields: list[tuple[str, str]] = [
+        ("Bagging-Date", now.strftime("%Y-%m-%d")),
+        ("Payload-Oxum", ""),
+        ("Bag-Size", ""),
+        ("Bag-Software-Agent", f"preserve/{__version__}"),
+        ("External-Identifier", identifier),
+        ("Internal-Sender-Identifier", run.display(seed.url)),
+    ]
+    if run.title:
+        fields.append(("Internal-Sender-Description", run.title))
+    fields.append(("BagIt-Profile-Identifier", PROFILE_IDENTIFIER))
+    for label, value in (
+        ("Source-Organization", info.source_organization),
+        ("Contact-Name", info.contact_name),
+        ("Contact-Email", info.contact_email),
+        ("Contact-Phone", info.contact_phone),
+        ("Organization-Address", info.organization_address),
+    ):
+        if value:
+            fields.append((label, value))
+    fields.extend(info.extra)
+    try:
+        writer.finish(fields)
+    except OSError as exc:
+        raise PackagingFailed(f"cannot write the bag: {exc.strerror or exc}") from exc
+
+
+def _tsv(text: str) -> str:
+    return text.replace("\t", "%09").replace("\n", "%0A").replace("\r", "%0D")
+

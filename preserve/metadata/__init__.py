@@ -1,0 +1,1 @@
+"""Descriptive and provenance metadata written into the bag."""
