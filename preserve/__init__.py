@@ -1,5 +1,41 @@
-"""preserve: capture a web page and everything it needs into a described, verifiable BagIt bag."""
+"""preserve: capture a web page and everything it needs into a described, verifiable BagIt bag.
+
+The command line is a thin layer over this API:
+
+    from pathlib import Path
+    import preserve
+
+    result = preserve.capture("https://example.org/", Path("bags"), preserve.CaptureOptions())
+    print(result.bag_path)
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from preserve._version import __version__
+from preserve.crawl import capture
+from preserve.errors import (
+    BadInput,
+    FetchFailed,
+    Interrupted,
+    InvalidBag,
+    PackagingFailed,
+    PreserveError,
+    SomeSeedsFailed,
+)
+from preserve.models import BagInfo, CaptureOptions, CaptureResult, LogRecord
+
+__all__ = [
+    "BadInput",
+    "BagInfo",
+    "CaptureOptions",
+    "CaptureResult",
+    "FetchFailed",
+    "Interrupted",
+    "InvalidBag",
+    "LogRecord",
+    "PackagingFailed",
+    "PreserveError",
+    "SomeSeedsFailed",
+    "__version__",
+    "capture",
+]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from preserve import __version__
+from preserve._version import __version__
 from preserve.bag import PayloadWriter, Staging, clean_stale
 from preserve.discover import find_css_links, find_html_links
 from preserve.errors import BadInput, FetchFailed, PackagingFailed
@@ -30,12 +30,15 @@ from preserve.models import (
     FetchResult,
     Link,
     LogRecord,
+    Outcome,
     Role,
 )
 from preserve.report import capture_log
 from preserve.urls import canonicalize, is_web_url
 
-PROFILE_IDENTIFIER = "https://github.com/preserve-archive/preserve/blob/main/schemas/bagit-profile.json"
+PROFILE_IDENTIFIER = (
+    "https://github.com/preserve-archive/preserve/blob/main/schemas/bagit-profile.json"
+)
 # HTML and CSS larger than this are stored but not parsed for links: parsers hold them whole.
 PARSE_LIMIT = 32 * 1024 * 1024
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -214,6 +217,9 @@ class _Capture:
                 if isinstance(outcome, BaseException):
                     if isinstance(outcome, Cancelled):
                         continue
+                    if isinstance(outcome, OSError):
+                        reason = outcome.strerror or str(outcome)
+                        raise PackagingFailed(f"cannot write to staging: {reason}") from outcome
                     raise outcome
                 self._handle(task, outcome)
         finally:
@@ -229,7 +235,7 @@ class _Capture:
                 return
             try:
                 result: FetchResult | BaseException = self._fetch(task)
-            except BaseException as exc:  # handed to the main thread, which decides
+            except BaseException as exc:  # noqa: BLE001 - the main thread decides what it means
                 result = exc
             self.results.put((task, result))
 
@@ -271,7 +277,7 @@ class _Capture:
         task = _Task(self.seq, url, role, via, referrer, depth, page)
         reason = self._limit_reason(task)
         if reason is not None:
-            self._record(task, LogRecord(**self._base(task), outcome="skipped", reason=reason))
+            self._record(task, replace(self._base(task, "skipped"), reason=reason))
             return
         if role in ("seed", "page", "frame"):
             self.pages += 1
@@ -293,14 +299,15 @@ class _Capture:
         return None
 
     @staticmethod
-    def _base(task: _Task) -> dict[str, object]:
-        return {
-            "url": task.url,
-            "role": task.role,
-            "depth": task.depth,
-            "referrer": task.referrer,
-            "via": task.via,
-        }
+    def _base(task: _Task, outcome: Outcome) -> LogRecord:
+        return LogRecord(
+            url=task.url,
+            role=task.role,
+            outcome=outcome,
+            depth=task.depth,
+            referrer=task.referrer,
+            via=task.via,
+        )
 
     def _record(self, task: _Task, record: LogRecord) -> None:
         record = replace(
@@ -316,24 +323,22 @@ class _Capture:
     def _handle(self, task: _Task, result: FetchResult) -> None:
         final = result.final
         started = final.started.isoformat().replace("+00:00", "Z") if final else None
-        common = {
-            **self._base(task),
-            "final_url": result.final_url if result.final_url != task.url else None,
-            "redirects": _redirect_chain(result.exchanges),
-            "status": result.status,
-            "headers": final.response_headers if final else (),
-            "content_type": result.content_type,
-            "started": started,
-        }
+        common = replace(
+            self._base(task, "failed" if result.body is None else "captured"),
+            final_url=result.final_url if result.final_url != task.url else None,
+            redirects=_redirect_chain(result.exchanges),
+            status=result.status,
+            headers=final.response_headers if final else (),
+            content_type=result.content_type,
+            started=started,
+        )
         if task.role == "seed":
             self.seed_result = result
         if result.body is None:
             if task.role == "seed":
                 raise FetchFailed(f"{self.display(task.url)}: {result.error}")
             received = result.received_bytes if result.received_bytes else None
-            record = LogRecord(
-                **common, outcome="failed", error=result.error, received_bytes=received
-            )
+            record = replace(common, error=result.error, received_bytes=received)
             self._record(task, record)
             return
         relpath = self._store(result, result.body)
@@ -341,9 +346,8 @@ class _Capture:
         if result.final_url != task.url:
             self._map(result.final_url, relpath)
         body = result.body
-        record = LogRecord(
-            **common,
-            outcome="captured",
+        record = replace(
+            common,
             size=body.size,
             digests=body.digests,
             received_size=body.received_size if body.received_digests else None,
@@ -525,4 +529,3 @@ def _finish_bag(
 
 def _tsv(text: str) -> str:
     return text.replace("\t", "%09").replace("\n", "%0A").replace("\r", "%0D")
-

@@ -22,7 +22,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from preserve import __version__
+from preserve._version import __version__
 from preserve.errors import BadInput
 from preserve.models import Body, CaptureOptions, Exchange, FetchResult
 from preserve.urls import WEB_SCHEMES, resolve
@@ -460,9 +460,15 @@ class Fetcher:
             zlib.error,
         ) as exc:
             path.unlink(missing_ok=True)
-            if isinstance(exc, OSError) and not isinstance(exc, ConnectionError | TimeoutError):
-                if exc.errno is not None and exc.errno in (28, 27, 13, 122):
-                    raise
+            if kept is not None:
+                kept.unlink(missing_ok=True)
+            local_trouble = isinstance(exc, OSError) and not isinstance(
+                exc, ConnectionError | TimeoutError
+            )
+            # Disk full, file too large, permission, quota: the staging area failed, not the
+            # server, so the capture stops rather than recording a failed requisite.
+            if local_trouble and getattr(exc, "errno", None) in (28, 27, 13, 122):
+                raise
             reason = "body cut short: " + _describe(exc)
             if isinstance(exc, zlib.error):
                 reason = f"content coding {encoding} could not be decoded"
@@ -484,9 +490,7 @@ class Fetcher:
         )
 
 
-def copy_local_file(
-    source: Path, tmp_dir: Path, checksums: tuple[str, ...], max_size: int
-) -> Body:
+def copy_local_file(source: Path, tmp_dir: Path, checksums: tuple[str, ...], max_size: int) -> Body:
     """Copy a local file into `tmp_dir`, hashing it on the way; return its Body."""
     digests = Digests(checksums)
     target = tmp_dir / f"local-{os.getpid()}-{threading.get_ident()}-{time.monotonic_ns()}"

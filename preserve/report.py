@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from preserve import __version__
+from preserve._version import __version__
 from preserve.models import CaptureResult, LogRecord
 
 LOG_SCHEMA_ID = "capture-log.schema.json"

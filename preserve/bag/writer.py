@@ -341,7 +341,7 @@ class PayloadWriter:
         """Raise PackagingFailed unless data/ holds exactly the recorded files, at their sizes."""
         data_dir = self._bag_dir / "data"
         try:
-            data_dir.mkdir(exist_ok=True)
+            data_dir.mkdir(parents=True, exist_ok=True)
             found: dict[str, int] = {}
             for folder, _dirs, files in os.walk(data_dir, onerror=_raise):
                 for name in files:

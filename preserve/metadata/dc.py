@@ -73,6 +73,4 @@ def dc_xml(desc: CaptureDescription) -> bytes:
     if desc.media_type:
         add("format", desc.media_type.split(";")[0].strip().lower(), "IMT")
     add("type", dcmi_type(desc.media_type), "DCMIType")
-    return bytes(
-        etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    )
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))

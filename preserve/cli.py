@@ -1,0 +1,418 @@
+"""The command line: parse options, call the API, print, and map errors to exit codes.
+
+stdout carries results (the path of each bag written, or with `--json` one JSON document);
+stderr carries everything meant for a person: progress, summaries, warnings and errors.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any, TypeVar
+
+import click
+
+from preserve._version import __version__
+from preserve.crawl import capture, parse_seed
+from preserve.errors import BadInput, Interrupted, PreserveError
+from preserve.models import DEFAULT_CHECKSUMS, BagInfo, CaptureOptions, CaptureResult, LogRecord
+from preserve.report import SeedFailure, run_document, summary_text
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+class SizeType(click.ParamType[int, Any]):
+    """A size such as `500K`, `100M` or `2G` (powers of 1024), or a plain number of bytes."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """Return the size in bytes, or fail with a usage error."""
+        if isinstance(value, int):
+            return value
+        match = _SIZE.match(str(value))
+        if not match:
+            self.fail(f"{value!r} is not a size such as 100M or 2G", param, ctx)
+        return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+
+
+class LineListType(click.ParamType[str, str]):
+    """Text whose environment variable holds one value per line (values may contain spaces)."""
+
+    name = "text"
+    envvar_list_splitter = "\n"
+
+
+def _option(*decls: str, **attrs: Any) -> Callable[[F], F]:
+    """Return a click option that can also be set by `PRESERVE_<OPTION>` in the environment."""
+    longest = max((d for d in decls if d.startswith("--")), key=len)
+    name = longest[2:].split("/")[0].replace("-", "_").upper()
+    attrs.setdefault("envvar", f"PRESERVE_{name}")
+    attrs.setdefault("show_envvar", True)
+    return click.option(*decls, **attrs)
+
+
+@dataclass(slots=True)
+class Console:
+    """Where a person's messages go: stderr by verbosity, and the --log-file in full."""
+
+    quiet: bool = False
+    verbose: int = 0
+    log: IO[str] | None = None
+    progress: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+    _progress_shown: bool = False
+
+    def say(self, message: str, *, level: int = 0) -> None:
+        """Print a message at `level` (0 normal, 1 verbose) to stderr and always to the log."""
+        if self.log is not None:
+            self.log.write(message + "\n")
+            self.log.flush()
+        if self.quiet or level > self.verbose:
+            return
+        self._clear_progress()
+        click.echo(message, err=True)
+
+    def error(self, message: str) -> None:
+        """Print one error line, even under --quiet."""
+        if self.log is not None:
+            self.log.write(f"error: {message}\n")
+            self.log.flush()
+        self._clear_progress()
+        click.echo(f"preserve: error: {message}", err=True)
+
+    def record(self, record: LogRecord) -> None:
+        """Report one URL attempted: a verbose line, and the progress line on a terminal."""
+        detail = record.error or record.reason or (f"{record.size:,} bytes" if record.size else "")
+        self.say(f"{record.outcome:>8} {record.role:<9} {record.url} {detail}".rstrip(), level=1)
+        self.counts[record.outcome] = self.counts.get(record.outcome, 0) + 1
+        if self.progress and not self.quiet and self.verbose == 0:
+            line = ", ".join(f"{n} {outcome}" for outcome, n in sorted(self.counts.items()))
+            click.echo(f"\r\x1b[K{line}", err=True, nl=False)
+            self._progress_shown = True
+
+    def _clear_progress(self) -> None:
+        if self._progress_shown:
+            click.echo("\r\x1b[K", err=True, nl=False)
+            self._progress_shown = False
+
+
+def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+@contextmanager
+def _signals_as_errors() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into Interrupted, so staging is cleaned before exiting."""
+    previous = {
+        signum: signal.signal(signum, _raise_interrupted)
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="preserve")
+@_option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
+@_option("-v", "--verbose", count=True, help="Also print one line per URL attempted.")
+@_option(
+    "--log-file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Append a full log of the run (every URL, errors, tracebacks) to FILE.",
+)
+@click.pass_context
+def main(ctx: click.Context, quiet: bool, verbose: int, log_file: Path | None) -> None:
+    """Capture web pages into described, verifiable BagIt bags.
+
+    Exit codes: 0 success, 2 bad input, 3 a seed could not be fetched, 4 writing failed,
+    5 some seeds failed, 70 internal error, 130/143 interrupted.
+    """
+    log: IO[str] | None = None
+    if log_file is not None:
+        try:
+            log = ctx.with_resource(log_file.open("a", encoding="utf-8"))
+        except OSError as exc:
+            raise click.BadParameter(str(exc.strerror), param_hint="--log-file") from exc
+    ctx.obj = Console(quiet=quiet, verbose=verbose, log=log, progress=sys.stderr.isatty())
+
+
+def _parse_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip() or any(c in name for c in " \t\r\n"):
+        raise BadInput(f"--header must look like 'Name: value', not {text!r}")
+    if any(c in value for c in "\r\n"):
+        raise BadInput(f"--header value must be one line: {text!r}")
+    return name.strip(), value.strip()
+
+
+def _parse_info(text: str) -> tuple[str, str]:
+    label, sep, value = text.partition("=")
+    if not sep or not label.strip():
+        raise BadInput(f"--info must look like LABEL=VALUE, not {text!r}")
+    return label.strip(), value
+
+
+def _read_url_list(source: str) -> list[str]:
+    """Return the URLs of an input file (`-` for stdin): one per line, blanks and # skipped."""
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise BadInput(f"cannot read --input-file {source}: {reason}") from exc
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+@main.command("capture")
+@click.argument("urls", nargs=-1, metavar="URL...")
+@_option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder the new bags go in; created if missing.",
+)
+@_option(
+    "-i",
+    "--input-file",
+    metavar="FILE",
+    help="Read URLs from FILE, one per line ('-' for stdin); blank lines and # comments skipped.",
+)
+@_option("--name", help="Bag folder name (one URL only).  [default: <host>-<UTC time>-<8 hex>]")
+@_option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Connect and per-read timeout, in seconds.",
+)
+@_option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Retries on connection errors, 429 and 5xx; Retry-After honoured up to 60 s.",
+)
+@_option(
+    "--max-redirects",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Redirects followed per URL.",
+)
+@_option(
+    "--max-size",
+    type=SizeType(),
+    default="2G",
+    show_default=True,
+    help="Largest resource, after content decoding (K, M, G, T are powers of 1024).",
+)
+@_option(
+    "--max-bytes",
+    type=SizeType(),
+    default="10G",
+    show_default=True,
+    help="Largest capture in all; later resources are skipped (reason: limit).",
+)
+@_option(
+    "--max-pages",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Pages (seed and frames) per capture.",
+)
+@_option(
+    "--max-requisites",
+    type=click.IntRange(min=0),
+    default=2000,
+    show_default=True,
+    help="Requisites per page.",
+)
+@_option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Concurrent requests in all.",
+)
+@_option(
+    "--host-workers",
+    type=click.IntRange(min=1),
+    default=6,
+    show_default=True,
+    help="Concurrent requests to one host.",
+)
+@_option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Pause between requests to one host, in seconds.",
+)
+@_option(
+    "--user-agent",
+    metavar="UA",
+    help="User-Agent header.  [default: preserve/<version> (+project URL)]",
+)
+@_option(
+    "--header",
+    "headers",
+    multiple=True,
+    type=LineListType(),
+    metavar="'NAME: VALUE'",
+    help="Header sent with every request; repeatable.",
+)
+@_option(
+    "--cookies",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Netscape cookies.txt file, as wget and curl read.",
+)
+@_option(
+    "--proxy", metavar="URL", help="Proxy for every request.  [default: HTTP(S)_PROXY and NO_PROXY]"
+)
+@_option(
+    "--ca-bundle",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="CA certificates to trust.  [default: system, or REQUESTS_CA_BUNDLE]",
+)
+@_option(
+    "--insecure", is_flag=True, help="Do not verify TLS certificates (recorded in the capture log)."
+)
+@_option(
+    "--checksum",
+    "checksums",
+    multiple=True,
+    metavar="ALG",
+    type=click.Choice(["sha512", "sha256", "sha384", "sha224", "sha1", "md5"]),
+    help="Manifest algorithm; repeatable.  [default: sha512 and sha256]",
+)
+@_option("--strict", is_flag=True, help="A missing requisite fails the capture (exit 3).")
+@_option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document for the whole run on stdout."
+)
+@_option("--source-organization", metavar="TEXT", help="bag-info Source-Organization.")
+@_option("--contact-name", metavar="TEXT", help="bag-info Contact-Name.")
+@_option("--contact-email", metavar="TEXT", help="bag-info Contact-Email.")
+@_option("--contact-phone", metavar="TEXT", help="bag-info Contact-Phone.")
+@_option("--organization-address", metavar="TEXT", help="bag-info Organization-Address.")
+@_option(
+    "--info",
+    "info",
+    multiple=True,
+    type=LineListType(),
+    metavar="LABEL=VALUE",
+    help="Extra bag-info field, in the order given; repeatable.",
+)
+@click.pass_obj
+def capture_command(console: Console, /, urls: tuple[str, ...], **opts: Any) -> None:
+    """Capture each URL (or local HTML file) with its requisites into a new bag.
+
+    Writes one bag per URL inside --output and prints each bag's path on stdout.
+    """
+    exit_code = _run_capture(console, urls, opts)
+    sys.exit(exit_code)
+
+
+def _options(opts: dict[str, Any], single: bool) -> CaptureOptions:
+    if opts["name"] is not None and not single:
+        raise BadInput("--name can only be used with one URL")
+    info = BagInfo(
+        source_organization=opts["source_organization"],
+        contact_name=opts["contact_name"],
+        contact_email=opts["contact_email"],
+        contact_phone=opts["contact_phone"],
+        organization_address=opts["organization_address"],
+        extra=tuple(_parse_info(i) for i in opts["info"]),
+    )
+    return CaptureOptions(
+        timeout=opts["timeout"],
+        retries=opts["retries"],
+        max_redirects=opts["max_redirects"],
+        max_size=opts["max_size"],
+        max_bytes=opts["max_bytes"],
+        max_pages=opts["max_pages"],
+        max_requisites=opts["max_requisites"],
+        workers=opts["workers"],
+        host_workers=opts["host_workers"],
+        wait=opts["wait"],
+        user_agent=opts["user_agent"],
+        headers=tuple(_parse_header(h) for h in opts["headers"]),
+        cookies=opts["cookies"],
+        proxy=opts["proxy"],
+        ca_bundle=opts["ca_bundle"],
+        insecure=opts["insecure"],
+        checksums=tuple(dict.fromkeys(opts["checksums"])) or DEFAULT_CHECKSUMS,
+        strict=opts["strict"],
+        name=opts["name"],
+        bag_info=info,
+    )
+
+
+def _gather_seeds(urls: tuple[str, ...], input_file: str | None) -> list[str]:
+    """Return every seed of the run, checked before any work; raise BadInput otherwise."""
+    seeds = list(urls)
+    if input_file is not None:
+        seeds += _read_url_list(input_file)
+    if not seeds:
+        raise BadInput("no URL given", hint="pass URLs or --input-file FILE")
+    for seed in seeds:
+        parse_seed(seed)
+    return seeds
+
+
+def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) -> int:
+    """Capture every seed; return the exit code of the run."""
+    results: list[CaptureResult] = []
+    failures: list[SeedFailure] = []
+    exit_code = 0
+    try:
+        with _signals_as_errors():
+            seeds = _gather_seeds(urls, opts["input_file"])
+            options = _options(opts, single=len(seeds) == 1)
+            for seed in seeds:
+                try:
+                    result = capture(seed, opts["output"], options, observer=console.record)
+                except Interrupted:
+                    raise
+                except PreserveError as exc:
+                    if isinstance(exc, BadInput):
+                        raise
+                    console.error(f"{seed}: {exc}")
+                    failures.append(SeedFailure(seed, str(exc), exc.exit_code))
+                    continue
+                results.append(result)
+                console.say(summary_text(result))
+                if not opts["as_json"]:
+                    click.echo(str(result.bag_path))
+        if failures:
+            exit_code = 5 if results else failures[0].exit_code
+    except PreserveError as exc:
+        console.error(str(exc))
+        exit_code = exc.exit_code
+    except Exception:  # noqa: BLE001 - anything else is a bug: show it, exit 70
+        text = traceback.format_exc()
+        if console.log is not None:
+            console.log.write(text)
+        click.echo(text, err=True, nl=False)
+        console.error(f"internal error: this is a bug in preserve {__version__}")
+        exit_code = 70
+    if opts["as_json"]:
+        click.echo(json.dumps(run_document(results, failures, exit_code), ensure_ascii=False))
+    return exit_code

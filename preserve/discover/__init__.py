@@ -1,0 +1,14 @@
+"""Find the URLs HTML and CSS documents name: pure functions of bytes and a base URL."""
+
+from __future__ import annotations
+
+from preserve.discover.css import find_css_links, find_style_attribute_links
+from preserve.discover.html import decode_html, find_html_links, parse_srcset
+
+__all__ = [
+    "decode_html",
+    "find_css_links",
+    "find_html_links",
+    "find_style_attribute_links",
+    "parse_srcset",
+]

@@ -1,0 +1,259 @@
+"""Decode an HTML document as a browser would and find the URLs it names, with their roles."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterator
+
+import charset_normalizer
+import lxml.html
+from lxml import etree
+
+from preserve.discover.css import LinkSet, find_css_links, find_style_attribute_links
+from preserve.models import HtmlLinks, Role
+from preserve.urls import resolve
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# WHATWG Encoding: browsers decode these labels with a superset, so pages declaring them
+# routinely hold the superset's extra characters (curly quotes in "iso-8859-1" pages).
+_BROWSER_SUPERSETS = {
+    "iso8859-1": "cp1252",
+    "ascii": "cp1252",
+    "iso8859-9": "cp1254",
+    "tis-620": "cp874",
+    "iso8859-11": "cp874",
+    "shift_jis": "cp932",
+    "euc_kr": "cp949",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+}
+# WHATWG labels that Python's codec registry does not know.
+_WHATWG_LABELS = {
+    "windows-31j": "cp932",
+    "x-sjis": "cp932",
+    "x-mac-roman": "mac-roman",
+    "x-mac-cyrillic": "mac-cyrillic",
+    "x-user-defined": "cp1252",
+}
+# Codecs Python knows that no browser decodes a page with; utf-7 is a known XSS vector.
+_NOT_WEB = frozenset(
+    {"utf-7", "idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined"}
+)
+_PRESCAN_BYTES = 4096
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+_META = re.compile(r"<meta[\s/]([^>]*)>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
+_CONTENT_CHARSET = re.compile(r"""charset\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s;"']+))""", re.I)
+_XML_DECLARATION = re.compile(r"\A\ufeff?\s*<\?xml[^>]*>")
+
+_ICON_RELS = frozenset({"icon", "apple-touch-icon", "apple-touch-icon-precomposed"})
+_PRELOAD_RELS = frozenset({"preload", "modulepreload"})
+# Elements and attributes that name one URL, with the role that URL plays for the page.
+_URL_ATTRIBUTES: dict[str, tuple[tuple[str, Role], ...]] = {
+    "img": (("src", "requisite"),),
+    "source": (("src", "requisite"),),
+    "script": (("src", "requisite"),),
+    "audio": (("src", "requisite"),),
+    "video": (("src", "requisite"), ("poster", "requisite")),
+    "track": (("src", "requisite"),),
+    "embed": (("src", "requisite"),),
+    "object": (("data", "requisite"),),
+    "iframe": (("src", "frame"),),
+    "frame": (("src", "frame"),),
+    "a": (("href", "page"),),
+    "area": (("href", "page"),),
+}
+_SRCSET_ELEMENTS = frozenset({"img", "source"})
+_WHITESPACE = " \t\n\r\x0c"
+
+
+def decode_html(data: bytes, http_charset: str | None = None) -> tuple[str, str]:
+    """Return the text of an HTML document and the name of the encoding it was decoded with.
+
+    Tries, in order: a byte order mark, the HTTP charset, a `<meta>` declaration in the first
+    4096 bytes, detection, then windows-1252. Labels browsers read as windows-1252
+    (iso-8859-1, us-ascii) are decoded as windows-1252. Undecodable bytes become U+FFFD.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, "replace"), encoding
+    for declared in (_codec(http_charset), _meta_charset(data[:_PRESCAN_BYTES])):
+        if declared is not None:
+            return data.decode(declared, "replace"), _display_name(declared)
+    detected = _detect(data)
+    return data.decode(detected, "replace"), _display_name(detected)
+
+
+def find_html_links(data: bytes, base_url: str, *, http_charset: str | None = None) -> HtmlLinks:
+    """Return the URLs an HTML document names, absolute and in document order, with its title.
+
+    Honours the first `<base href>` for the URLs after it. Requisites (images, stylesheets,
+    scripts, media, icons, CSS in `<style>` and `style=""`), frames and linked pages each
+    appear once, under the strongest role the document gives them. Skips data:, javascript:,
+    mailto: and malformed URLs. Unparseable input gives no links, never an exception.
+    """
+    text, encoding = decode_html(data, http_charset)
+    text = _XML_DECLARATION.sub("", text, count=1)
+    try:
+        root = lxml.html.document_fromstring(text)
+    except (etree.LxmlError, ValueError):
+        return HtmlLinks(links=(), encoding=encoding, title=None, base_url=base_url)
+    links = LinkSet()
+    base = base_url
+    base_seen = False
+    title: str | None = None
+    for element in root.iter():
+        tag = element.tag
+        if not isinstance(tag, str):
+            continue
+        tag = tag.lower()
+        if tag == "base" and not base_seen and element.get("href") is not None:
+            base_seen = True
+            base = resolve(element.get("href") or "", base_url) or base_url
+            continue
+        if tag == "title" and title is None:
+            title = " ".join((element.text or "").split()) or None
+        if tag == "style":
+            links.extend(find_css_links(element.text or "", base, via_prefix="style"))
+        for reference, role, via in _element_references(element, tag):
+            links.add(resolve(reference, base), role, via)
+        style = element.get("style")
+        if style and "(" in style:
+            links.extend(find_style_attribute_links(style, base))
+    return HtmlLinks(links=tuple(links.links()), encoding=encoding, title=title, base_url=base)
+
+
+def _element_references(element: etree._Element, tag: str) -> Iterator[tuple[str, Role, str]]:
+    """Yield (reference, role, via) for each URL an element's attributes name."""
+    for attribute, role in _URL_ATTRIBUTES.get(tag, ()):
+        value = element.get(attribute)
+        if value is not None:
+            yield value, role, f"{tag}@{attribute}"
+    if tag in _SRCSET_ELEMENTS:
+        for candidate in parse_srcset(element.get("srcset") or ""):
+            yield candidate, "requisite", f"{tag}@srcset"
+    elif tag == "link":
+        yield from _link_references(element)
+    elif tag == "input" and "src" in element.attrib and _is_image_input(element):
+        yield element.get("src", ""), "requisite", "input[image]@src"
+    background = element.get("background")
+    if background is not None:
+        yield background, "requisite", f"{tag}@background"
+
+
+def _is_image_input(element: etree._Element) -> bool:
+    """Return True for an `<input type=image>`, whose src is the button's picture."""
+    return (element.get("type") or "").strip().lower() == "image"
+
+
+def _link_references(element: etree._Element) -> Iterator[tuple[str, Role, str]]:
+    """Yield the requisite a `<link>` names: a stylesheet, an icon or a preload."""
+    rels = frozenset((element.get("rel") or "").lower().split())
+    href = element.get("href")
+    kind = None
+    if "stylesheet" in rels:
+        kind = "stylesheet"
+    elif rels & _ICON_RELS:
+        kind = "icon"
+    elif rels & _PRELOAD_RELS:
+        kind = "preload"
+        for candidate in parse_srcset(element.get("imagesrcset") or ""):
+            yield candidate, "requisite", "link[preload]@imagesrcset"
+    if kind is not None and href is not None:
+        yield href, "requisite", f"link[{kind}]@href"
+
+
+def parse_srcset(value: str) -> list[str]:
+    """Return the URL of each image candidate in a `srcset` value, in order.
+
+    Follows the WHATWG algorithm: a URL runs to the next whitespace (so it may hold commas),
+    trailing commas end a candidate, and descriptors run to a comma outside parentheses.
+    """
+    urls: list[str] = []
+    position, end = 0, len(value)
+    while True:
+        while position < end and (value[position] in _WHITESPACE or value[position] == ","):
+            position += 1
+        if position >= end:
+            return urls
+        start = position
+        while position < end and value[position] not in _WHITESPACE:
+            position += 1
+        url = value[start:position]
+        if url.endswith(","):
+            urls.append(url.rstrip(","))
+            continue
+        urls.append(url)
+        depth = 0
+        while position < end:
+            char = value[position]
+            position += 1
+            if char == "(":
+                depth += 1
+            elif char == ")" and depth:
+                depth -= 1
+            elif char == "," and not depth:
+                break
+
+
+def _codec(label: str | None, *, from_meta: bool = False) -> str | None:
+    """Return the Python codec browsers would decode a charset label with, or None if unknown."""
+    if not label:
+        return None
+    label = label.strip(_WHITESPACE + "\"'").lower()
+    label = _WHATWG_LABELS.get(label, label)
+    try:
+        name = codecs.lookup(label).name
+        # Rejects the bytes-to-bytes codecs (rot13, base64); an empty input would not.
+        b"a".decode(name, "replace")
+    except (LookupError, ValueError):
+        return None
+    if name in _NOT_WEB:
+        return None
+    if from_meta and name.startswith("utf-16"):
+        # A document whose <meta> could be read as ASCII is not UTF-16, whatever it claims.
+        return "utf-8"
+    return _BROWSER_SUPERSETS.get(name, name)
+
+
+def _meta_charset(head: bytes) -> str | None:
+    """Return the codec a `<meta charset>` or `<meta http-equiv=content-type>` declares."""
+    text = _COMMENT.sub("", head.decode("latin-1"))
+    for meta in _META.finditer(text):
+        attributes: dict[str, str] = {}
+        for match in _ATTRIBUTE.finditer(meta.group(1)):
+            name = match.group(1).lower()
+            attributes.setdefault(name, (match.group(2) or "").strip("\"'"))
+        label = attributes.get("charset")
+        if label is None and attributes.get("http-equiv", "").strip().lower() == "content-type":
+            found = _CONTENT_CHARSET.search(attributes.get("content", ""))
+            label = next((group for group in found.groups() if group), None) if found else None
+        encoding = _codec(label, from_meta=True)
+        if encoding is not None:
+            return encoding
+    return None
+
+
+def _detect(data: bytes) -> str:
+    """Return the codec of undeclared bytes: UTF-8 if valid, else the detector's best guess."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8"
+    best = charset_normalizer.from_bytes(data).best()
+    guess = _codec(best.encoding) if best is not None else None
+    return guess or "cp1252"
+
+
+def _display_name(codec: str) -> str:
+    """Return the name a codec is known by on the web (windows-1252 rather than cp1252)."""
+    if re.fullmatch(r"cp125\d", codec):
+        return "windows-" + codec[2:]
+    return codec

@@ -1,0 +1,151 @@
+"""Shared fixtures: a real HTTP server on 127.0.0.1, and a clean proxy environment."""
+
+from __future__ import annotations
+
+import mimetypes
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_SITE = ROOT / "examples" / "site-2001"
+SHARED = ROOT.parent / "shared"
+
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the caller's proxies and PRESERVE_* settings out of every test."""
+    import os
+
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith("PRESERVE_"):
+            monkeypatch.delenv(name, raising=False)
+
+
+Handler = Callable[[BaseHTTPRequestHandler], None]
+
+
+@dataclass
+class Server:
+    """A threaded HTTP server on loopback: files from `root`, plus named routes."""
+
+    root: Path | None
+    routes: dict[str, Handler] = field(default_factory=dict)
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    base: str = ""
+
+    def url(self, path: str = "/") -> str:
+        """Return the absolute URL of `path` on this server."""
+        return self.base + path
+
+    def route(
+        self, path: str, status: int = 200, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> None:
+        """Answer `path` with a fixed status, headers and body."""
+
+        def handler(request: BaseHTTPRequestHandler) -> None:
+            request.send_response(status)
+            for name, value in (headers or {}).items():
+                request.send_header(name, value)
+            if not any(k.lower() == "content-length" for k in (headers or {})):
+                request.send_header("Content-Length", str(len(body)))
+            request.end_headers()
+            request.wfile.write(body)
+
+        self.routes[path] = handler
+
+
+def _make_handler(server: Server) -> type[BaseHTTPRequestHandler]:
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            server.requests.append((self.path, dict(self.headers.items())))
+            path = urlsplit(self.path).path
+            handler = server.routes.get(self.path) or server.routes.get(path)
+            if handler is not None:
+                handler(self)
+                return
+            if server.root is not None:
+                target = (server.root / unquote(path).lstrip("/")).resolve()
+                if target.is_dir():
+                    target = target / "index.html"
+                if target.is_file() and target.is_relative_to(server.root.resolve()):
+                    body = target.read_bytes()
+                    kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+                    if kind.startswith("text/"):
+                        kind += "; charset=utf-8" if kind != "text/html" else ""
+                    self.send_response(200)
+                    self.send_header("Content-Type", kind)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+            body = b"<h1>Not Found</h1>"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    return RequestHandler
+
+
+def serve(root: Path | None) -> Iterator[Server]:
+    """Run a Server on 127.0.0.1 at a free port until the generator is closed."""
+    server = Server(root)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(server))
+    httpd.daemon_threads = True
+    server.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def site() -> Iterator[Server]:
+    """The example 2001 site served over HTTP on loopback."""
+    yield from serve(EXAMPLE_SITE)
+
+
+@pytest.fixture
+def http() -> Iterator[Server]:
+    """An empty loopback server; tests add the routes they need."""
+    yield from serve(None)
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """Return a loopback URL on a port where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"

@@ -1,0 +1,282 @@
+"""The command line: options, stdout and stderr, and every exit code of `capture`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import bagit
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from preserve.cli import main
+
+from .conftest import ROOT, Server
+
+SCHEMAS = ROOT / "schemas"
+
+
+def run(*args: str, input: str | None = None, env: dict[str, str] | None = None):  # noqa: ANN201, A002
+    return CliRunner().invoke(main, list(args), input=input, env=env, catch_exceptions=False)
+
+
+def bags_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_help_documents_every_capture_option() -> None:
+    result = run("capture", "--help")
+    assert result.exit_code == 0
+    for flag in (
+        "--output",
+        "--input-file",
+        "--name",
+        "--timeout",
+        "--retries",
+        "--max-redirects",
+        "--max-size",
+        "--max-bytes",
+        "--max-pages",
+        "--max-requisites",
+        "--workers",
+        "--host-workers",
+        "--wait",
+        "--user-agent",
+        "--header",
+        "--cookies",
+        "--proxy",
+        "--ca-bundle",
+        "--insecure",
+        "--checksum",
+        "--strict",
+        "--json",
+        "--source-organization",
+        "--contact-name",
+        "--contact-email",
+        "--contact-phone",
+        "--organization-address",
+        "--info",
+        "PRESERVE_TIMEOUT",
+    ):
+        assert flag in result.output, flag
+
+
+def test_main_help_and_version() -> None:
+    assert "capture" in run("--help").output
+    version = run("--version")
+    assert version.exit_code == 0
+    assert "preserve, version" in version.output
+
+
+def test_capture_prints_the_bag_path_and_a_summary(site: Server, tmp_path: Path) -> None:
+    result = run("capture", site.url("/"), "-o", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    (bag,) = bags_in(tmp_path)
+    assert result.stdout.strip() == str(bag)
+    assert f"bag: {bag}" in result.stderr
+    assert "requisites 19 captured, 0 failed" in result.stderr
+    bagit.Bag(str(bag)).validate()
+
+
+def test_quiet_prints_nothing_on_stderr(site: Server, tmp_path: Path) -> None:
+    result = run("-q", "capture", site.url("/"), "-o", str(tmp_path))
+    assert result.exit_code == 0
+    assert result.stderr == ""
+
+
+def test_verbose_and_log_file(site: Server, tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    result = run("-v", "--log-file", str(log), "capture", site.url("/"), "-o", str(tmp_path / "o"))
+    assert result.exit_code == 0
+    assert f"captured requisite {site.url('/css/base.css')}" in " ".join(result.stderr.split())
+    text = log.read_text(encoding="utf-8")
+    assert site.url("/images/arrow.gif") in text
+    assert "bag:" in text
+
+
+def test_missing_requisite_exits_0_and_is_in_the_json_report(http: Server, tmp_path: Path) -> None:
+    http.route("/", body=b'<img src="/gone.gif">', headers={"Content-Type": "text/html"})
+    result = run("capture", http.url("/"), "-o", str(tmp_path), "--json")
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    schema = json.loads((SCHEMAS / "capture-report.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(document, schema)
+    (capture,) = document["captures"]
+    assert capture["ok"] is True
+    assert capture["requisites"]["failed"] == 1
+    assert capture["failed"][0]["url"] == http.url("/gone.gif")
+    assert capture["failed"][0]["status"] == 404
+    assert "gone.gif" in result.stderr
+
+
+def test_capture_log_matches_its_schema(site: Server, tmp_path: Path) -> None:
+    result = run("-q", "capture", site.url("/"), "-o", str(tmp_path))
+    bag = Path(result.stdout.strip())
+    schema = json.loads((SCHEMAS / "capture-log.schema.json").read_text(encoding="utf-8"))
+    lines = (bag / "data/logs/capture-log.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 20
+    for line in lines:
+        jsonschema.validate(json.loads(line), schema)
+
+
+@pytest.mark.parametrize("route", ["/missing", "/error", "/loop"])
+def test_failed_seed_exits_3_with_one_line_and_no_bag(
+    http: Server, tmp_path: Path, route: str
+) -> None:
+    http.route("/error", status=500, body=b"oops")
+    http.route("/loop", status=302, headers={"Location": "/loop"})
+    result = run("capture", http.url(route), "-o", str(tmp_path), "--retries", "0")
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("preserve: error: ")
+    assert bags_in(tmp_path) == []
+
+
+def test_refused_connection_exits_3(refused_url: str, tmp_path: Path) -> None:
+    result = run("capture", refused_url, "-o", str(tmp_path), "--retries", "0")
+    assert result.exit_code == 3
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "refused" in result.stderr
+    assert bags_in(tmp_path) == []
+
+
+def test_strict_exits_3(http: Server, tmp_path: Path) -> None:
+    http.route("/", body=b'<img src="/gone.gif">', headers={"Content-Type": "text/html"})
+    result = run("capture", http.url("/"), "-o", str(tmp_path), "--strict")
+    assert result.exit_code == 3
+    assert bags_in(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ftp://example.com/file"],
+        ["javascript:alert(1)"],
+        ["not a url"],
+        [""],
+        ["http://"],
+        [],
+        ["http://example.com/", "--timeout", "0"],
+        ["http://example.com/", "--max-size", "lots"],
+        ["http://example.com/", "--header", "no-colon"],
+        ["http://example.com/", "--info", "Bad:Label=x"],
+        ["http://example.com/", "--checksum", "crc32"],
+        ["http://a.example/", "http://b.example/", "--name", "one"],
+        ["-i", "does-not-exist.txt"],
+    ],
+)
+def test_bad_input_exits_2_with_no_bag(args: list[str], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run("capture", *args, "-o", str(out))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.stderr
+    assert bags_in(out) == []
+
+
+def test_bad_seed_in_a_list_refuses_the_whole_run(site: Server, tmp_path: Path) -> None:
+    result = run("capture", site.url("/"), "ftp://x.example/", "-o", str(tmp_path))
+    assert result.exit_code == 2
+    assert bags_in(tmp_path) == []
+
+
+def test_two_urls_one_failing_exit_5_with_one_bag(site: Server, tmp_path: Path) -> None:
+    result = run("capture", site.url("/"), site.url("/nowhere.html"), "-o", str(tmp_path), "--json")
+    assert result.exit_code == 5
+    assert len(bags_in(tmp_path)) == 1
+    document = json.loads(result.stdout)
+    assert document["exit_code"] == 5
+    assert [c["ok"] for c in document["captures"]] == [True, False]
+    assert document["captures"][1]["exit_code"] == 3
+
+
+def test_input_file_and_stdin(site: Server, tmp_path: Path) -> None:
+    listing = tmp_path / "urls.txt"
+    listing.write_text(
+        f"# seeds\n{site.url('/')}\n\n{site.url('/gallery.html')}\n", encoding="utf-8"
+    )
+    result = run("-q", "capture", "-i", str(listing), "-o", str(tmp_path / "a"))
+    assert result.exit_code == 0
+    assert len(bags_in(tmp_path / "a")) == 2
+    assert len(result.stdout.splitlines()) == 2
+    piped = run("-q", "capture", "-i", "-", "-o", str(tmp_path / "b"), input=site.url("/") + "\n")
+    assert piped.exit_code == 0
+    assert len(bags_in(tmp_path / "b")) == 1
+
+
+def test_environment_sets_options(site: Server, tmp_path: Path) -> None:
+    env = {
+        "PRESERVE_SOURCE_ORGANIZATION": "Env Archive",
+        "PRESERVE_INFO": "Project=Web 2001\nBatch=7",
+        "PRESERVE_OUTPUT": str(tmp_path),
+    }
+    result = run("-q", "capture", site.url("/"), env=env)
+    assert result.exit_code == 0, result.stderr
+    (bag,) = bags_in(tmp_path)
+    info = (bag / "bag-info.txt").read_text(encoding="utf-8")
+    assert "Source-Organization: Env Archive\n" in info
+    assert info.endswith("Project: Web 2001\nBatch: 7\n")
+
+
+def test_output_that_is_a_file_exits_4(site: Server, tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("x", encoding="utf-8")
+    result = run("capture", site.url("/"), "-o", str(target / "sub"))
+    assert result.exit_code == 4
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unexpected_error_exits_70_with_traceback(
+    site: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import preserve.cli
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise ZeroDivisionError("bug")
+
+    monkeypatch.setattr(preserve.cli, "capture", broken)
+    result = run("capture", site.url("/"), "-o", str(tmp_path))
+    assert result.exit_code == 70
+    assert "Traceback" in result.stderr
+    assert "ZeroDivisionError" in result.stderr
+
+
+def test_sigterm_exits_143_and_leaves_nothing(http: Server, tmp_path: Path) -> None:
+    def slow(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", "image/gif")
+        request.send_header("Content-Length", "100000")
+        request.end_headers()
+        request.wfile.write(b"GIF89a")
+        request.wfile.flush()
+        time.sleep(20)
+
+    http.route("/", body=b'<img src="/slow.gif">', headers={"Content-Type": "text/html"})
+    http.routes["/slow.gif"] = slow
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_proxy", "_PROXY"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "preserve", "capture", http.url("/"), "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    deadline = time.monotonic() + 15
+    while not any(path == "/slow.gif" for path, _ in http.requests):
+        assert time.monotonic() < deadline, "the capture never asked for the slow requisite"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert out.exists()
+    assert any(p.name.startswith(".preserve-staging-") for p in out.iterdir())
+    process.send_signal(signal.SIGTERM)
+    _stdout, stderr = process.communicate(timeout=15)
+    assert process.returncode == 143, stderr
+    assert b"interrupted by SIGTERM" in stderr
+    assert list(out.iterdir()) == []
