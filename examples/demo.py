@@ -20,7 +20,7 @@ SITE = Path(__file__).resolve().parent / "site-2001"
 class QuietHandler(SimpleHTTPRequestHandler):
     """Serve the example site without logging every request."""
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -44,7 +44,11 @@ def main() -> int:
     bag_path = done.stdout.strip().splitlines()[-1]
     bag = bagit.Bag(bag_path)
     bag.validate()
-    print(f"valid BagIt {bag.version_info[0]}.{bag.version_info[1]} bag, {len(bag.payload_entries())} payload files:", file=sys.stderr)
+    print(
+        f"valid BagIt {'.'.join(map(str, bag.version_info))} bag,",
+        f"{len(bag.payload_entries())} payload files:",
+        file=sys.stderr,
+    )
     print(bag_path)
     return 0
 

@@ -394,7 +394,8 @@ def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) 
                 except PreserveError as exc:
                     if isinstance(exc, BadInput):
                         raise
-                    console.error(f"{seed}: {exc}")
+                    message = str(exc) if seed in str(exc) else f"{seed}: {exc}"
+                    console.error(message)
                     failures.append(SeedFailure(seed, str(exc), exc.exit_code))
                     continue
                 results.append(result)

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from preserve._version import __version__
-from preserve.bag import PayloadWriter, Staging, clean_stale
+from preserve.bag import PayloadWriter, Staging, check_label, clean_stale
 from preserve.discover import find_css_links, find_html_links
 from preserve.errors import BadInput, FetchFailed, PackagingFailed
 from preserve.fetch import Cancelled, Fetcher, copy_local_file
@@ -120,6 +120,8 @@ def validate_options(options: CaptureOptions) -> None:
         raise BadInput(f"cookies file not found: {options.cookies}")
     if options.ca_bundle is not None and not options.ca_bundle.is_file():
         raise BadInput(f"CA bundle not found: {options.ca_bundle}")
+    for label, _value in options.bag_info.extra:
+        check_label(label)
     if options.proxy is not None and not is_web_url(options.proxy):
         raise BadInput(f"--proxy must be an http(s) URL with a host: {options.proxy}")
 

@@ -8,9 +8,10 @@ files agree. The input is a canonical URL, as `preserve.urls.canonicalize` retur
    another port (`127.0.0.1+8080`), `host+https` for https on 443, `host+https+port` otherwise.
    An IPv6 literal keeps its brackets and has its colons turned into hyphens (`[--1]`).
    `web/file/` holds local-file captures, so a web host folder that would be `file` is
-   `file+http`. A host that is not plain (a character outside `a-z0-9-._`, more than 200 bytes,
-   a Windows-reserved stem, a port not written canonically, or user information in the URL)
-   gets `<sanitised host>~<8 hex>`, hashing `"h:" + scheme://netloc`; credentials never show.
+   `file+http`. A host that is not plain (a character outside `a-z0-9-._`, a leading `.` or
+   `-`, a trailing `.`, more than 200 bytes, a Windows-reserved stem, a port not written
+   canonically, or user information in the URL) gets `<sanitised host>~<8 hex>`, hashing
+   `"h:" + scheme://netloc`; credentials never show.
 2. The URL path is split on `/`: every segment but the last names a folder, the last names the
    file. An empty last segment is `index.html`; with a query it is the stem `index` with the
    query suffix of rule 6 and the extension `.html` (`/?p=1` becomes `index@p=1~<hash>.html`).
@@ -37,6 +38,7 @@ four forms are disjoint. A plain folder has no `.`, `+` or `~`; a plain file has
 `+` or `~`; a hashed folder has a `+` and no `.` or `~`; a hashed file has a `~` and no `+`.
 So a file and a folder never share a name (`/a` is the file `a~<hash>`, `/a/b` needs the folder
 `a`), and `~long`, starting with `~` where no URL-derived name does, is never a URL's folder.
+Host folders are alone on their level, where no file lives; only a hashed one has a `~`.
 A plain name determines its URL segment (decoding is undone exactly) and a hashed name carries a
 hash of the URL itself, so two URLs share a path only if their hashes collide. Plain names are
 their own case fold and NFC form, and a hashed name's hash survives both, so names stay distinct
@@ -103,11 +105,15 @@ def local_payload_path(relative: str) -> str:
     # Encoded as a URL path would be, so the URL rules apply and `%` in a name stays distinct.
     encoded = [quote(segment, safe=_PLAIN_PUNCT) for segment in segments]
     origin = "file://"
-    return _assemble(LOCAL_FOLDER, origin, encoded, None, origin + "/" + "/".join(encoded))
+    url = origin + "/" + "/".join(encoded)
+    return _assemble(LOCAL_FOLDER, origin, encoded, None, url, local=True)
 
 
 def host_folder(url: str) -> str:
-    """Return the folder under `web/` that holds the captures of the canonical http(s) `url`."""
+    """Return the folder under `web/` that holds the captures of the canonical http(s) `url`.
+
+    Raises ValueError for a URL that is not absolute http(s) with a host.
+    """
     match = _URL.fullmatch(url)
     if match is None:
         raise ValueError(f"not an absolute http(s) URL: {url!r}")
@@ -136,13 +142,24 @@ def is_portable_name(name: str) -> bool:
     )
 
 
-def _assemble(folder: str, origin: str, segments: list[str], query: str | None, url: str) -> str:
-    """Return the payload path from the host folder and the URL path segments."""
+def _assemble(
+    folder: str,
+    origin: str,
+    segments: list[str],
+    query: str | None,
+    url: str,
+    *,
+    local: bool = False,
+) -> str:
+    """Return the payload path from the host folder and the URL path segments.
+
+    A local path never names a folder itself, so a local `index.html` keeps its name.
+    """
     names = [
         _folder_name(segment, origin + "/" + "/".join(segments[: index + 1]))
         for index, segment in enumerate(segments[:-1])
     ]
-    name, ext = _file_name(segments[-1], query, url)
+    name, ext = _file_name(segments[-1], query, url, local=local)
     parts = [WEB_FOLDER, folder, *names, name]
     path = "/".join(parts)
     if len(path.encode("utf-8")) <= MAX_PATH_BYTES and all(
@@ -180,7 +197,9 @@ def _folder_name(segment: str, prefix: str) -> str:
     return f"{_sanitise(unquote(segment, errors='replace'))}+{_digest('d:', prefix)}"
 
 
-def _file_name(segment: str, query: str | None, url: str) -> tuple[str, str]:
+def _file_name(
+    segment: str, query: str | None, url: str, *, local: bool = False
+) -> tuple[str, str]:
     """Return the file name for the last URL path segment and its extension (rules 2 to 6)."""
     if not segment and query is None:
         return "index.html", "html"
@@ -190,7 +209,7 @@ def _file_name(segment: str, query: str | None, url: str) -> tuple[str, str]:
     if not dot or not _EXT.fullmatch(ext):
         stem, ext = text, ""
     ext = ext.lower()
-    if decoded is not None and "." in decoded and decoded != "index.html":
+    if decoded is not None and "." in decoded and (local or decoded != "index.html"):
         return decoded, ext
     suffix = "" if query is None else "@" + _sanitise(unquote(query, errors="replace"))
     name = f"{_sanitise(stem)}{suffix}~{_digest('f:', url)}"

@@ -152,7 +152,7 @@ def test_strict_fails_on_a_missing_requisite_and_leaves_nothing(
     http: Server, tmp_path: Path
 ) -> None:
     http.route("/", body=b'<img src="/gone.gif">', headers={"Content-Type": "text/html"})
-    with pytest.raises(preserve.FetchFailed, match="gone.gif"):
+    with pytest.raises(preserve.FetchFailed, match=r"gone\.gif"):
         preserve.capture(http.url("/"), tmp_path, preserve.CaptureOptions(strict=True))
     assert list(tmp_path.iterdir()) == []
 

@@ -23,7 +23,7 @@ from .conftest import ROOT, Server
 SCHEMAS = ROOT / "schemas"
 
 
-def run(*args: str, input: str | None = None, env: dict[str, str] | None = None):  # noqa: ANN201, A002
+def run(*args: str, input: str | None = None, env: dict[str, str] | None = None):
     return CliRunner().invoke(main, list(args), input=input, env=env, catch_exceptions=False)
 
 
@@ -164,12 +164,12 @@ def test_strict_exits_3(http: Server, tmp_path: Path) -> None:
         [""],
         ["http://"],
         [],
-        ["http://example.com/", "--timeout", "0"],
-        ["http://example.com/", "--max-size", "lots"],
-        ["http://example.com/", "--header", "no-colon"],
-        ["http://example.com/", "--info", "Bad:Label=x"],
-        ["http://example.com/", "--checksum", "crc32"],
-        ["http://a.example/", "http://b.example/", "--name", "one"],
+        ["http://127.0.0.1:9/", "--timeout", "0"],
+        ["http://127.0.0.1:9/", "--max-size", "lots"],
+        ["http://127.0.0.1:9/", "--header", "no-colon"],
+        ["http://127.0.0.1:9/", "--info", "Bad:Label=x"],
+        ["http://127.0.0.1:9/", "--checksum", "crc32"],
+        ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b", "--name", "one"],
         ["-i", "does-not-exist.txt"],
     ],
 )

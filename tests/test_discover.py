@@ -67,7 +67,12 @@ def assert_absolute(links: list[Link] | tuple[Link, ...]) -> None:
             "requisite",
             "link[stylesheet]@href",
         ),
-        ('<link rel="icon" href="/i.png">', "http://example.test/i.png", "requisite", "link[icon]@href"),
+        (
+            '<link rel="icon" href="/i.png">',
+            "http://example.test/i.png",
+            "requisite",
+            "link[icon]@href",
+        ),
         (
             '<link rel="shortcut icon" href="/favicon.ico">',
             "http://example.test/favicon.ico",
@@ -94,7 +99,12 @@ def assert_absolute(links: list[Link] | tuple[Link, ...]) -> None:
         ),
         ('<script src="s.js"></script>', "http://example.test/dir/s.js", "requisite", "script@src"),
         ('<audio src="a.ogg"></audio>', "http://example.test/dir/a.ogg", "requisite", "audio@src"),
-        ('<video src="v.webm"></video>', "http://example.test/dir/v.webm", "requisite", "video@src"),
+        (
+            '<video src="v.webm"></video>',
+            "http://example.test/dir/v.webm",
+            "requisite",
+            "video@src",
+        ),
         (
             '<video poster="poster.jpg"></video>',
             "http://example.test/dir/poster.jpg",
@@ -108,7 +118,12 @@ def assert_absolute(links: list[Link] | tuple[Link, ...]) -> None:
             "track@src",
         ),
         ('<embed src="clip.swf">', "http://example.test/dir/clip.swf", "requisite", "embed@src"),
-        ('<object data="movie.swf"></object>', "http://example.test/dir/movie.swf", "requisite", "object@data"),
+        (
+            '<object data="movie.swf"></object>',
+            "http://example.test/dir/movie.swf",
+            "requisite",
+            "object@data",
+        ),
         (
             '<form><input type="image" src="go.gif"></form>',
             "http://example.test/dir/go.gif",
@@ -145,8 +160,18 @@ def assert_absolute(links: list[Link] | tuple[Link, ...]) -> None:
             "requisite",
             "th@background",
         ),
-        ('<div background="d.gif">x</div>', "http://example.test/dir/d.gif", "requisite", "div@background"),
-        ('<iframe src="/frame.html"></iframe>', "http://example.test/frame.html", "frame", "iframe@src"),
+        (
+            '<div background="d.gif">x</div>',
+            "http://example.test/dir/d.gif",
+            "requisite",
+            "div@background",
+        ),
+        (
+            '<iframe src="/frame.html"></iframe>',
+            "http://example.test/frame.html",
+            "frame",
+            "iframe@src",
+        ),
         ('<a href="next.html">next</a>', "http://example.test/dir/next.html", "page", "a@href"),
         (
             '<map name="m"><area href="/area.html" shape="rect" coords="0,0,1,1"></map>',
@@ -160,7 +185,12 @@ def assert_absolute(links: list[Link] | tuple[Link, ...]) -> None:
             "requisite",
             "style:url()",
         ),
-        ('<style>@import "x.css";</style>', "http://example.test/dir/x.css", "requisite", "style@import"),
+        (
+            '<style>@import "x.css";</style>',
+            "http://example.test/dir/x.css",
+            "requisite",
+            "style@import",
+        ),
         (
             "<p style=\"background-image: url('s.png')\">x</p>",
             "http://example.test/dir/s.png",
@@ -174,7 +204,10 @@ def test_each_element_and_attribute(html: str, url: str, role: str, via: str) ->
 
 
 def test_frames_in_a_frameset() -> None:
-    html = '<html><frameset cols="20%,*"><frame src="nav.html"><frame src="main.html"></frameset></html>'
+    html = (
+        '<html><frameset cols="20%,*"><frame src="nav.html">'
+        '<frame src="main.html"></frameset></html>'
+    )
     assert triples(links_of(html)) == [
         ("http://example.test/dir/nav.html", "frame", "frame@src"),
         ("http://example.test/dir/main.html", "frame", "frame@src"),
@@ -278,6 +311,17 @@ def test_rel_tokens_are_case_insensitive_and_space_separated() -> None:
     ]
 
 
+def test_preload_image_srcset() -> None:
+    html = (
+        '<link rel="preload" as="image" href="hero.jpg" imagesrcset="hero-1.jpg 1x, hero-2.jpg 2x">'
+    )
+    assert triples(links_of(html)) == [
+        ("http://example.test/dir/hero.jpg", "requisite", "link[preload]@href"),
+        ("http://example.test/dir/hero-1.jpg", "requisite", "link[preload]@imagesrcset"),
+        ("http://example.test/dir/hero-2.jpg", "requisite", "link[preload]@imagesrcset"),
+    ]
+
+
 def test_duplicates_keep_the_first_occurrence() -> None:
     html = (
         '<img src="a.png"><img src="a.png#frag"><img srcset="a.png 2x, b.png 3x">'
@@ -356,7 +400,7 @@ def test_find_style_attribute_links_directly() -> None:
 
 
 WINDOWS_1252_PAGE = (
-    '<html><head>{meta}<title>Caf\u00e9 \u201cmenu\u201d</title></head>'
+    "<html><head>{meta}<title>Caf\u00e9 \u201cmenu\u201d</title></head>"
     '<body><img src="caf\u00e9.png"></body></html>'
 )
 
@@ -443,7 +487,8 @@ def test_xml_declaration_is_accepted() -> None:
 
 
 @pytest.mark.parametrize(
-    "data", [b"", b"   ", b"<!--", b"\x00\x01\x02\xff", b"<img src=", b"<html><body><img", b"\x89PNG\r\n"]
+    "data",
+    [b"", b"   ", b"<!--", b"\x00\x01\x02\xff", b"<img src=", b"<html><body><img", b"\x89PNG\r\n"],
 )
 def test_garbage_gives_empty_links(data: bytes) -> None:
     result = find_html_links(data, BASE)
@@ -465,7 +510,10 @@ def css_triples(css: str | bytes, **kwargs: str) -> list[tuple[str, str, str]]:
 
 
 def test_css_import_both_forms() -> None:
-    css = '@import "a.css";\n@import url(b.css) screen;\n@import url("c.css") layer(x);\n@import \'d.css\';'
+    css = (
+        '@import "a.css";\n@import url(b.css) screen;\n'
+        "@import url(\"c.css\") layer(x);\n@import 'd.css';"
+    )
     assert css_triples(css) == [
         ("http://example.test/css/a.css", "requisite", "css@import"),
         ("http://example.test/css/b.css", "requisite", "css@import"),
@@ -575,12 +623,15 @@ def test_css_http_charset_and_bom() -> None:
 
 
 def test_css_text_input_and_via_prefix() -> None:
-    found = find_css_links('\ufeff@import "a.css"; p { background: url(b.png) }', CSS_BASE, via_prefix="x")
+    found = find_css_links(
+        '\ufeff@import "a.css"; p { background: url(b.png) }', CSS_BASE, via_prefix="x"
+    )
     assert [link.via for link in found] == ["x@import", "x:url()"]
 
 
 @pytest.mark.parametrize(
-    "css", ["", "}}}{{{", "@import", "@import ;", ".a { background: url(", "/* unclosed", "@media {"]
+    "css",
+    ["", "}}}{{{", "@import", "@import ;", ".a { background: url(", "/* unclosed", "@media {"],
 )
 def test_css_garbage_never_raises(css: str) -> None:
     assert_absolute(find_css_links(css, CSS_BASE))
@@ -666,7 +717,9 @@ CSS_FRAGMENTS = st.sampled_from(
 
 
 @settings(deadline=None, max_examples=200)
-@given(st.binary(max_size=2000), st.one_of(st.none(), st.sampled_from(["utf-8", "bogus", "utf-16"])))
+@given(
+    st.binary(max_size=2000), st.one_of(st.none(), st.sampled_from(["utf-8", "bogus", "utf-16"]))
+)
 def test_find_html_links_never_raises_on_bytes(data: bytes, charset: str | None) -> None:
     result = find_html_links(data, BASE, http_charset=charset)
     assert_absolute(result.links)

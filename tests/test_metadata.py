@@ -62,7 +62,10 @@ def test_record_without_title_or_type_still_validates(qualified_dc: etree.XMLSch
     document = etree.fromstring(describe(None, None))
     qualified_dc.assertValid(document)
     assert [child.tag.removeprefix(DCTERMS) for child in document] == [
-        "identifier", "source", "created", "type",
+        "identifier",
+        "source",
+        "created",
+        "type",
     ]
 
 
@@ -81,8 +84,14 @@ def test_captured_bag_record_validates(qualified_dc: etree.XMLSchema, tmp_path: 
 
 @pytest.mark.parametrize(
     ("media_type", "term"),
-    [("text/html", "Text"), ("image/gif", "StillImage"), ("video/mpeg", "MovingImage"),
-     ("audio/wav", "Sound"), ("application/pdf", "Dataset"), (None, "Dataset")],
+    [
+        ("text/html", "Text"),
+        ("image/gif", "StillImage"),
+        ("video/mpeg", "MovingImage"),
+        ("audio/wav", "Sound"),
+        ("application/pdf", "Dataset"),
+        (None, "Dataset"),
+    ],
 )
 def test_dcmi_type(media_type: str | None, term: str) -> None:
     assert dcmi_type(media_type) == term

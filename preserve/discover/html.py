@@ -162,10 +162,11 @@ def _link_references(element: etree._Element) -> Iterator[tuple[str, Role, str]]
         kind = "icon"
     elif rels & _PRELOAD_RELS:
         kind = "preload"
-        for candidate in parse_srcset(element.get("imagesrcset") or ""):
-            yield candidate, "requisite", "link[preload]@imagesrcset"
     if kind is not None and href is not None:
         yield href, "requisite", f"link[{kind}]@href"
+    if kind == "preload":
+        for candidate in parse_srcset(element.get("imagesrcset") or ""):
+            yield candidate, "requisite", "link[preload]@imagesrcset"
 
 
 def parse_srcset(value: str) -> list[str]:
