@@ -176,12 +176,13 @@ def test_redirected_requisite_is_named_from_its_final_url(http: Server, tmp_path
 
 def test_gzip_body_is_stored_decoded_with_both_digests(http: Server, tmp_path: Path) -> None:
     css = b"body { background: url(bg.gif) }\n" * 50
+    packed = gzip.compress(css, mtime=0)
     http.route(
         "/", body=b'<link rel=stylesheet href="/s.css">', headers={"Content-Type": "text/html"}
     )
     http.route(
         "/s.css",
-        body=gzip.compress(css),
+        body=packed,
         headers={"Content-Type": "text/css", "Content-Encoding": "gzip"},
     )
     http.route("/bg.gif", body=b"GIF89a", headers={"Content-Type": "image/gif"})
@@ -190,7 +191,8 @@ def test_gzip_body_is_stored_decoded_with_both_digests(http: Server, tmp_path: P
     assert record.payload_path is not None
     assert (result.bag_path / record.payload_path).read_bytes() == css
     assert record.digests["sha256"] == hashlib.sha256(css).hexdigest()
-    assert record.received_digests["sha256"] == hashlib.sha256(gzip.compress(css)).hexdigest()
+    assert record.received_digests["sha256"] == hashlib.sha256(packed).hexdigest()
+    assert record.received_size == len(packed)
     assert result.count(outcome="captured") == 3
 
 
