@@ -21,10 +21,11 @@ from typing import IO, Any, TypeVar
 import click
 
 from preserve._version import __version__
-from preserve.crawl import capture, parse_seed
+from preserve.crawl import capture
 from preserve.errors import BadInput, Interrupted, PreserveError
 from preserve.models import DEFAULT_CHECKSUMS, BagInfo, CaptureOptions, CaptureResult, LogRecord
 from preserve.report import SeedFailure, run_document, summary_text
+from preserve.seeds import parse_seed
 
 F = TypeVar("F", bound=Callable[..., Any])
 

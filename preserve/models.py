@@ -180,6 +180,7 @@ class LogRecord:
     error: str | None = None
     reason: str | None = None
     received_bytes: int | None = None
+    tls_unverified: bool = False
 
 
 @dataclass(frozen=True, slots=True)

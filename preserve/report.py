@@ -39,6 +39,7 @@ def record_dict(record: LogRecord) -> dict[str, Any]:
         "error": record.error,
         "reason": record.reason,
         "received_bytes": record.received_bytes,
+        "tls_unverified": record.tls_unverified or None,
     }
     data.update({k: v for k, v in optional.items() if v is not None})
     return data

@@ -1,0 +1,105 @@
+"""The inputs of a capture, checked before any work: seeds, option values, the bag's name."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from preserve.bag import check_label
+from preserve.errors import BadInput
+from preserve.models import ALLOWED_CHECKSUMS, CaptureOptions
+from preserve.urls import canonicalize, is_web_url
+
+
+@dataclass(frozen=True, slots=True)
+class Seed:
+    """A validated input: a canonical http(s) URL, or a local HTML file and its folder."""
+
+    url: str
+    local_file: Path | None = None
+
+    @property
+    def root(self) -> Path | None:
+        """Return the folder a local seed's requisites must stay inside."""
+        return None if self.local_file is None else self.local_file.parent
+
+
+def parse_seed(text: str) -> Seed:
+    """Return the Seed for a URL or local path given by the user; raise BadInput otherwise.
+
+    Accepts absolute http(s) URLs with a host, `file://` URLs and paths of existing local
+    files. Refuses other schemes, text that is not a URL, an empty string and a URL with
+    no host.
+    """
+    raw = text.strip()
+    if not raw:
+        raise BadInput("empty URL")
+    if any(ord(c) < 32 or c == "\x7f" for c in raw):
+        raise BadInput(f"URL contains control characters: {raw!r}")
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.\-]*):", raw)
+    scheme = match.group(1).lower() if match else ""
+    if scheme in ("http", "https"):
+        if not is_web_url(raw):
+            raise BadInput(f"not a valid {scheme} URL (no host): {raw}")
+        try:
+            return Seed(canonicalize(raw))
+        except ValueError as exc:
+            raise BadInput(f"not a valid URL: {raw} ({exc})") from exc
+    if scheme == "file":
+        parts = urlsplit(raw)
+        if parts.netloc not in ("", "localhost"):
+            raise BadInput(f"file URL on another host is not supported: {raw}")
+        return _local_seed(Path(unquote(parts.path)), raw)
+    if scheme and len(scheme) > 1:
+        raise BadInput(f"unsupported URL scheme {scheme!r}: {raw} (use http, https or a file)")
+    path = Path(raw).expanduser()
+    if path.exists() or raw.startswith(("/", "./", "../", "~")) or os.sep in raw:
+        return _local_seed(path, raw)
+    raise BadInput(f"not a URL or an existing file: {raw}")
+
+
+def _local_seed(path: Path, raw: str) -> Seed:
+    if not path.is_file():
+        raise BadInput(f"no such file: {raw}")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise BadInput(f"cannot read {raw}: {exc.strerror}") from exc
+    absolute = path.resolve()
+    return Seed(absolute.as_uri(), local_file=absolute)
+
+
+def validate_options(options: CaptureOptions) -> None:
+    """Raise BadInput for option values no capture can use."""
+    for alg in options.checksums:
+        if alg not in ALLOWED_CHECKSUMS:
+            allowed = ", ".join(ALLOWED_CHECKSUMS)
+            raise BadInput(f"unsupported checksum algorithm {alg!r} (allowed: {allowed})")
+    if not options.checksums:
+        raise BadInput("at least one --checksum algorithm is needed")
+    positive = {"--timeout": options.timeout, "--workers": options.workers}
+    positive["--host-workers"] = options.host_workers
+    for flag, value in positive.items():
+        if value <= 0:
+            raise BadInput(f"{flag} must be positive")
+    if options.cookies is not None and not options.cookies.is_file():
+        raise BadInput(f"cookies file not found: {options.cookies}")
+    if options.ca_bundle is not None and not options.ca_bundle.is_file():
+        raise BadInput(f"CA bundle not found: {options.ca_bundle}")
+    for label, _value in options.bag_info.extra:
+        check_label(label)
+    if options.proxy is not None and not is_web_url(options.proxy):
+        raise BadInput(f"--proxy must be an http(s) URL with a host: {options.proxy}")
+
+
+def default_bag_name(seed: Seed, when: datetime, capture_id: uuid.UUID) -> str:
+    """Return `<host>-<YYYYMMDDTHHMMSSZ>-<8 hex>`, the default bag folder name."""
+    host = "file" if seed.local_file is not None else (urlsplit(seed.url).hostname or "bag")
+    host = re.sub(r"[^a-z0-9.-]", "_", host.lower()).strip(".") or "bag"
+    return f"{host}-{when.strftime('%Y%m%dT%H%M%SZ')}-{capture_id.hex[:8]}"
