@@ -248,7 +248,13 @@ def test_unexpected_error_exits_70_with_traceback(
     assert "ZeroDivisionError" in result.stderr
 
 
-def test_sigterm_exits_143_and_leaves_nothing(http: Server, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code", "name"),
+    [(signal.SIGTERM, 143, b"SIGTERM"), (signal.SIGINT, 130, b"SIGINT")],
+)
+def test_signal_exits_with_its_code_and_leaves_nothing(
+    http: Server, tmp_path: Path, signum: int, code: int, name: bytes
+) -> None:
     def slow(request: BaseHTTPRequestHandler) -> None:
         request.send_response(200)
         request.send_header("Content-Type", "image/gif")
@@ -275,8 +281,29 @@ def test_sigterm_exits_143_and_leaves_nothing(http: Server, tmp_path: Path) -> N
     time.sleep(0.3)
     assert out.exists()
     assert any(p.name.startswith(".preserve-staging-") for p in out.iterdir())
-    process.send_signal(signal.SIGTERM)
+    (tmp_path / "out" / "other-bag").mkdir()
+    process.send_signal(signum)
     _stdout, stderr = process.communicate(timeout=15)
-    assert process.returncode == 143, stderr
-    assert b"interrupted by SIGTERM" in stderr
-    assert list(out.iterdir()) == []
+    assert process.returncode == code, stderr
+    assert b"interrupted by " + name in stderr
+    assert b"Traceback" not in stderr
+    assert [p.name for p in out.iterdir()] == ["other-bag"]
+
+
+def test_progress_line_on_a_terminal() -> None:
+    import io
+
+    from preserve.cli import Console
+    from preserve.models import LogRecord
+
+    console = Console(progress=True)
+    stream = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "stderr", stream)
+        console.record(LogRecord(url="http://x.test/", role="seed", outcome="captured"))
+        console.record(LogRecord(url="http://x.test/a", role="requisite", outcome="failed"))
+        console.say("done")
+    text = stream.getvalue()
+    assert "1 captured" in text
+    assert "1 captured, 1 failed" in text
+    assert text.endswith("\rdone\n")
