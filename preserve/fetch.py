@@ -202,6 +202,11 @@ def load_cookies(path: Path) -> http.cookiejar.MozillaCookieJar:
         jar.load(ignore_discard=True, ignore_expires=True)
     except (OSError, http.cookiejar.LoadError) as exc:
         raise BadInput(f"cannot read cookies file {path}: {exc}") from exc
+    for cookie in jar:
+        # curl and wget write session cookies with expiry 0, which the jar takes for 1970.
+        if cookie.expires == 0:
+            cookie.expires = None
+            cookie.discard = True
     return jar
 
 
@@ -270,22 +275,27 @@ class Fetcher:
 
     @contextmanager
     def _host_slot(self, url: str) -> Iterator[None]:
-        """Hold one of the host's --host-workers slots, spacing requests by --wait."""
+        """Hold one of the host's --host-workers slots for a whole exchange, body included."""
         host = urlsplit(url).netloc
         with self._lock:
             slot = self._host_slots.setdefault(
                 host, threading.BoundedSemaphore(max(1, self.options.host_workers))
             )
         with slot:
-            if self.options.wait > 0:
-                with self._lock:
-                    last = self._host_last.get(host)
-                    now = time.monotonic()
-                    start = now if last is None else max(now, last + self.options.wait)
-                    self._host_last[host] = start
-                if start > now:
-                    self._sleep(start - now)
             yield
+
+    def _pace(self, url: str) -> None:
+        """Wait until --wait has passed since the last request to the URL's host started."""
+        if self.options.wait <= 0:
+            return
+        host = urlsplit(url).netloc
+        with self._lock:
+            last = self._host_last.get(host)
+            now = time.monotonic()
+            start = now if last is None else max(now, last + self.options.wait)
+            self._host_last[host] = start
+        if start > now:
+            self._sleep(start - now)
 
     def fetch(self, url: str, *, referrer: str | None = None, store: bool = True) -> FetchResult:
         """Fetch `url`, following redirects; return every exchange and the stored body.
@@ -299,46 +309,47 @@ class Fetcher:
         seen = {url}
         current = url
         for _hop in range(self.options.max_redirects + 1):
-            try:
-                response, exchange = self._send(current, referrer)
-            except _Failure as failure:
-                return FetchResult(url, current, tuple(exchanges), error=failure.reason)
-            exchanges.append(exchange)
-            location = response.headers.get("Location")
-            if exchange.status in REDIRECT_STATUSES and location is not None:
-                response.close()
-                target = resolve(location, current)
-                if target is None or urlsplit(target).scheme not in WEB_SCHEMES:
-                    reason = f"redirect to an unsupported URL: {location[:200]}"
+            with self._host_slot(current):
+                try:
+                    response, exchange = self._send(current, referrer)
+                except _Failure as failure:
+                    return FetchResult(url, current, tuple(exchanges), error=failure.reason)
+                exchanges.append(exchange)
+                location = response.headers.get("Location")
+                if exchange.status in REDIRECT_STATUSES and location is not None:
+                    response.close()
+                    target = resolve(location, current)
+                    if target is None or urlsplit(target).scheme not in WEB_SCHEMES:
+                        reason = f"redirect to an unsupported URL: {location[:200]}"
+                        return FetchResult(url, current, tuple(exchanges), error=reason)
+                    if target in seen:
+                        return FetchResult(url, target, tuple(exchanges), error="redirect loop")
+                    seen.add(target)
+                    current = target
+                    continue
+                if not 200 <= exchange.status < 300:
+                    response.close()
+                    reason = f"HTTP {exchange.status} {exchange.reason}".strip()
                     return FetchResult(url, current, tuple(exchanges), error=reason)
-                if target in seen:
-                    return FetchResult(url, target, tuple(exchanges), error="redirect loop")
-                seen.add(target)
-                current = target
-                continue
-            if not 200 <= exchange.status < 300:
-                response.close()
-                reason = f"HTTP {exchange.status} {exchange.reason}".strip()
-                return FetchResult(url, current, tuple(exchanges), error=reason)
-            if not store:
-                response.close()
-                return FetchResult(url, current, tuple(exchanges))
-            try:
-                body = self._stream_body(response)
-            except _Failure as failure:
+                if not store:
+                    response.close()
+                    return FetchResult(url, current, tuple(exchanges))
+                try:
+                    body = self._stream_body(response)
+                except _Failure as failure:
+                    return FetchResult(
+                        url,
+                        current,
+                        tuple(exchanges),
+                        error=failure.reason,
+                        received_bytes=failure.received,
+                        truncated=failure.truncated,
+                    )
+                finally:
+                    response.close()
                 return FetchResult(
-                    url,
-                    current,
-                    tuple(exchanges),
-                    error=failure.reason,
-                    received_bytes=failure.received,
-                    truncated=failure.truncated,
+                    url, current, tuple(exchanges), body=body, received_bytes=body.received_size
                 )
-            finally:
-                response.close()
-            return FetchResult(
-                url, current, tuple(exchanges), body=body, received_bytes=body.received_size
-            )
         reason = f"more than {self.options.max_redirects} redirects"
         return FetchResult(url, current, tuple(exchanges), error=reason)
 
@@ -352,14 +363,14 @@ class Fetcher:
                 raise Cancelled
             started = datetime.now(UTC)
             try:
-                with self._host_slot(url):
-                    response = self.session.get(
-                        url,
-                        headers=headers,
-                        stream=True,
-                        allow_redirects=False,
-                        timeout=(opts.timeout, opts.timeout),
-                    )
+                self._pace(url)
+                response = self.session.get(
+                    url,
+                    headers=headers,
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=(opts.timeout, opts.timeout),
+                )
             except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
                 retryable = isinstance(
                     exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout
@@ -380,12 +391,14 @@ class Fetcher:
 
     def _backoff(self, attempt: int, retry_after: float | None) -> None:
         delay = retry_after if retry_after is not None else self.options.retry_backoff * 2**attempt
-        deadline = time.monotonic() + delay
+        # Count down what was slept, not the clock, so an injected sleep is honoured.
+        left = delay
         while not self.cancel.is_set():
-            left = deadline - time.monotonic()
             if left <= 0:
                 return
-            self._sleep(min(left, 0.2))
+            step = min(left, 0.2)
+            self._sleep(step)
+            left -= step
         raise Cancelled
 
     @staticmethod
@@ -425,7 +438,15 @@ class Fetcher:
         received_size = 0
         try:
             with path.open("wb") as out, (kept or Path(os.devnull)).open("wb") as raw_out:
-                for chunk in response.raw.stream(CHUNK, decode_content=False):
+                raw = response.raw
+                # read1 returns what has arrived, so a slow body still sees a cancel promptly;
+                # stream() waits for a whole CHUNK (older urllib3 has no read1).
+                chunks = (
+                    iter(lambda: raw.read1(CHUNK, decode_content=False), b"")
+                    if hasattr(raw, "read1")
+                    else raw.stream(CHUNK, decode_content=False)
+                )
+                for chunk in chunks:
                     if self.cancel.is_set():
                         raise Cancelled
                     received_size += len(chunk)
