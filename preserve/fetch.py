@@ -351,7 +351,8 @@ class Fetcher:
                     url, current, tuple(exchanges), body=body, received_bytes=body.received_size
                 )
         reason = f"more than {self.options.max_redirects} redirects"
-        return FetchResult(url, current, tuple(exchanges), error=reason)
+        # The last URL asked for, not the next Location, which was never requested.
+        return FetchResult(url, exchanges[-1].url, tuple(exchanges), error=reason)
 
     def _send(self, url: str, referrer: str | None) -> tuple[requests.Response, Exchange]:
         """Send one GET with retries; return the response (body unread) and its exchange."""
