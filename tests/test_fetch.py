@@ -738,3 +738,16 @@ def test_capture_records_a_requisite_cut_short(http: Server, tmp_path: Path) -> 
     assert record.error.startswith("body cut short")
     assert record.received_bytes == 100
     assert not any(p.name == "short.gif" for p in result.bag_path.rglob("*"))
+
+
+def test_insecure_is_recorded_in_the_capture_log(
+    https: tuple[Server, Path], tmp_path: Path
+) -> None:
+    server, ca = https
+    server.route("/", body=b"<title>tls</title>", headers={"Content-Type": "text/html"})
+    insecure = preserve.capture(server.url("/"), tmp_path / "a", CaptureOptions(insecure=True))
+    assert [r.tls_unverified for r in insecure.records] == [True]
+    log = (insecure.bag_path / "data/logs/capture-log.jsonl").read_text(encoding="utf-8")
+    assert '"tls_unverified": true' in log
+    verified = preserve.capture(server.url("/"), tmp_path / "b", CaptureOptions(ca_bundle=ca))
+    assert [r.tls_unverified for r in verified.records] == [False]
