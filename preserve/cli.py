@@ -266,6 +266,49 @@ def _read_url_list(source: str) -> list[str]:
     help="Pause between requests to one host, in seconds.",
 )
 @_option(
+    "--depth",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Levels of linked pages to follow from the seed (0: the seed page alone).",
+)
+@_option(
+    "--scope",
+    type=click.Choice(["page", "host", "domain", "prefix"]),
+    default="host",
+    show_default=True,
+    help="Which linked pages and media may be followed: the seed's host, its registered "
+    "domain, URLs under the seed's folder, or no other page.",
+)
+@_option(
+    "--include",
+    "include",
+    multiple=True,
+    type=LineListType(),
+    metavar="RE",
+    help="Follow only linked pages and media whose URL matches RE; repeatable.",
+)
+@_option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    type=LineListType(),
+    metavar="RE",
+    help="Never follow linked pages and media whose URL matches RE; repeatable.",
+)
+@_option(
+    "--linked-media/--no-linked-media",
+    default=True,
+    show_default=True,
+    help="With --depth 1 or more, capture in-scope links to audio, video, images, PDF and "
+    "office files.",
+)
+@_option(
+    "--ignore-robots",
+    is_flag=True,
+    help="Follow linked pages and media that robots.txt disallows (requisites never ask).",
+)
+@_option(
     "--user-agent",
     metavar="UA",
     help="User-Agent header.  [default: preserve/<version> (+project URL)]",
@@ -363,6 +406,12 @@ def _options(opts: dict[str, Any], single: bool) -> CaptureOptions:
         strict=opts["strict"],
         name=opts["name"],
         bag_info=info,
+        depth=opts["depth"],
+        scope=opts["scope"],
+        include=tuple(opts["include"]),
+        exclude=tuple(opts["exclude"]),
+        linked_media=opts["linked_media"],
+        ignore_robots=opts["ignore_robots"],
     )
 
 
@@ -418,3 +467,9 @@ def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) 
     if opts["as_json"]:
         click.echo(json.dumps(run_document(results, failures, exit_code), ensure_ascii=False))
     return exit_code
+
+
+from preserve.cli_bag import info_command, validate_command  # noqa: E402
+
+main.add_command(validate_command)
+main.add_command(info_command)

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from preserve._version import __version__
 from preserve.bag import PayloadWriter, Staging, clean_stale
 from preserve.discover import find_css_links, find_html_links
 from preserve.errors import FetchFailed, PackagingFailed
 from preserve.fetch import Cancelled, Fetcher, copy_local_file
+from preserve.frontier import DepthQueue, Frontier
 from preserve.layout import local_payload_path, payload_path
-from preserve.metadata.dc import CaptureDescription, dc_xml
+from preserve.metadata import parse_user_metadata
 from preserve.models import (
     Body,
     CaptureOptions,
@@ -30,14 +30,12 @@ from preserve.models import (
     LogRecord,
     Outcome,
     Role,
+    SkipReason,
 )
-from preserve.report import capture_log
+from preserve.package import SeedOutcome, finish_bag
 from preserve.seeds import Seed, default_bag_name, parse_seed, validate_options
 from preserve.urls import is_web_url
 
-PROFILE_IDENTIFIER = (
-    "https://github.com/preserve-archive/preserve/blob/main/schemas/bagit-profile.json"
-)
 # HTML and CSS larger than this are stored but not parsed for links: parsers hold them whole.
 PARSE_LIMIT = 32 * 1024 * 1024
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -87,18 +85,18 @@ class _Capture:
         self.cancel = threading.Event()
         self.fetcher = Fetcher(options, staging.tmp_dir, cancel=self.cancel)
         self.writer = PayloadWriter(staging.bag_dir, options.checksums)
-        self.tasks: queue.Queue[_Task | None] = queue.Queue()
+        # Shallowest first: a page's requisites before deeper pages, nearer pages first.
+        self.tasks: queue.Queue[_Task | None] = DepthQueue()
         self.results: queue.Queue[tuple[_Task, FetchResult | BaseException]] = queue.Queue()
         self.seen: set[str] = set()
         self.records: dict[int, LogRecord] = {}
         self.placed: dict[str, str] = {}
         self.url_map: list[tuple[str, str]] = []
-        self.requisites_per_page: dict[str, int] = {}
-        self.pages = 0
         self.pending = 0
         self.seq = 0
         self.seed_result: FetchResult | None = None
         self.title: str | None = None
+        self.frontier = Frontier.for_capture(seed.url, options, self.fetcher)
 
     def display(self, url: str) -> str:
         """Return how a URL is written in records: local files relative to the seed folder."""
@@ -110,6 +108,18 @@ class _Capture:
             return "file:" + quote(path.relative_to(root).as_posix())
         except ValueError:
             return "file:" + quote(path.name)
+
+    def seed_outcome(self, records: tuple[LogRecord, ...]) -> SeedOutcome:
+        """Return what was learned about the seed, with URLs as the records show them."""
+        result = self.seed_result
+        final = result.final_url if result is not None else self.seed.url
+        return SeedOutcome(
+            requested_url=self.display(self.seed.url),
+            final_url=self.display(final),
+            result=result,
+            record=next((r for r in records if r.role == "seed"), None),
+            local=self.seed.local_file is not None,
+        )
 
     def run(self) -> None:
         workers = [
@@ -180,35 +190,34 @@ class _Capture:
         return FetchResult(url, url, (), body=body, received_bytes=body.size)
 
     def _submit(
-        self, url: str, role: Role, via: str | None, referrer: str | None, depth: int, page: str
+        self,
+        url: str,
+        role: Role,
+        via: str | None,
+        referrer: str | None,
+        depth: int,
+        page: str,
+        *,
+        skip: tuple[SkipReason, str | None] | None = None,
     ) -> None:
+        """Queue `url` for fetching once, or log it as skipped (`skip`, or a limit reached)."""
         if url in self.seen:
             return
         self.seen.add(url)
         self.seq += 1
         task = _Task(self.seq, url, role, via, referrer, depth, page)
-        reason = self._limit_reason(task)
-        if reason is not None:
-            self._record(task, replace(self._base(task, "skipped"), reason=reason))
+        refusal = skip or self._limit_reason(task)
+        if refusal is not None:
+            reason, detail = refusal
+            self._record(task, replace(self._base(task, "skipped"), reason=reason, error=detail))
             return
-        if role in ("seed", "page", "frame"):
-            self.pages += 1
-        else:
-            self.requisites_per_page[page] = self.requisites_per_page.get(page, 0) + 1
+        self.frontier.admit(role, page)
         self.pending += 1
         self.tasks.put(task)
 
-    def _limit_reason(self, task: _Task) -> str | None:
-        opts = self.options
-        if self.writer.total_bytes >= opts.max_bytes:
-            return "limit"
-        if task.role in ("page", "frame") and self.pages >= opts.max_pages:
-            return "limit"
-        if task.role == "requisite" and self.requisites_per_page.get(task.page, 0) >= (
-            opts.max_requisites
-        ):
-            return "limit"
-        return None
+    def _limit_reason(self, task: _Task) -> tuple[SkipReason, str] | None:
+        """Return ("limit", which limit) when fetching `task` would pass one, else None."""
+        return self.frontier.limit(task.role, task.page, self.writer.total_bytes)
 
     @staticmethod
     def _base(task: _Task, outcome: Outcome) -> LogRecord:
@@ -300,7 +309,7 @@ class _Capture:
         if media == "text/css":
             return "css"
         stylesheet = task.via is not None and (
-            "stylesheet" in task.via or task.via.endswith("@import")
+            "stylesheet" in task.via or task.via.endswith("@import") or "as=style" in task.via
         )
         if stylesheet and media in ("", "text/plain", "application/octet-stream"):
             return "css"
@@ -312,9 +321,12 @@ class _Capture:
         return None
 
     def _discover(self, task: _Task, result: FetchResult, relpath: str) -> None:
+        """Follow the links of a stored HTML page or stylesheet; media are never parsed."""
         body = result.body
         assert body is not None
-        if body.size > PARSE_LIMIT:
+        if task.role == "seed":
+            self.frontier.add_origin(result.final_url)
+        if body.size > PARSE_LIMIT or task.role == "media":
             return
         path = self.staging.bag_dir / relpath
         kind = self._kind(task, result, path)
@@ -331,15 +343,19 @@ class _Capture:
                 self._follow(task, link, base)
 
     def _follow(self, task: _Task, link: Link, base: str) -> None:
-        if link.role == "page":
-            return
+        """Submit a link found in `task`'s document as the frontier decides, or pass it by."""
         url = link.url
+        if url in self.seen:
+            return
         if url.startswith("file:") and self.seed.root is None:
             return
         if not (url.startswith("file:") or is_web_url(url)):
             return
-        page = url if link.role == "frame" else task.page
-        self._submit(url, link.role, link.via, base, task.depth, page)
+        decision = self.frontier.decide(link, task.depth, task.page)
+        if decision is None:
+            return
+        skip = None if decision.skip is None else (decision.skip, decision.detail)
+        self._submit(url, decision.role, link.via, base, decision.depth, decision.page, skip=skip)
 
 
 def capture(
@@ -362,6 +378,7 @@ def capture(
     options = options or CaptureOptions()
     validate_options(options)
     seed = parse_seed(url)
+    user = parse_user_metadata(options.dc, options.metadata_file)
     now = (clock or (lambda: datetime.now(UTC)))()
     capture_id = (new_id or uuid.uuid4)()
     name = options.name or default_bag_name(seed, now, capture_id)
@@ -377,69 +394,24 @@ def capture(
                 f"{len(missing)} requisite(s) missing under --strict, first: "
                 f"{missing[0].url} ({missing[0].error})"
             )
-        _finish_bag(run, records, seed, now, capture_id)
+        metadata = finish_bag(
+            run.writer,
+            options=options,
+            seed=run.seed_outcome(records),
+            records=records,
+            url_map=run.url_map,
+            created=now,
+            capture_id=capture_id,
+            user=user,
+        )
         payload_bytes = run.writer.total_bytes
         bag_path = staging.commit(name)
     return CaptureResult(
         seed=run.display(seed.url),
         bag_path=bag_path,
         capture_id=f"urn:uuid:{capture_id}",
-        title=run.title,
+        title=metadata.title,
         records=records,
         payload_bytes=payload_bytes,
         seconds=time.monotonic() - started,
     )
-
-
-def _finish_bag(
-    run: _Capture,
-    records: tuple[LogRecord, ...],
-    seed: Seed,
-    now: datetime,
-    capture_id: uuid.UUID,
-) -> None:
-    """Write the logs, the Dublin Core record and the tag files into the staging bag."""
-    writer = run.writer
-    identifier = f"urn:uuid:{capture_id}"
-    writer.write_bytes("data/logs/capture-log.jsonl", capture_log(records))
-    tsv = "".join(f"{_tsv(url)}\t{path}\n" for url, path in run.url_map)
-    writer.write_bytes("data/logs/urls.tsv", ("url\tpath\n" + tsv).encode("utf-8"))
-    seed_result = run.seed_result
-    description = CaptureDescription(
-        identifier=identifier,
-        source=run.display(seed_result.final_url if seed_result else seed.url),
-        created=now,
-        media_type=_media_type(seed_result.content_type if seed_result else None) or None,
-        title=run.title,
-    )
-    writer.write_bytes("data/metadata/dc.xml", dc_xml(description))
-    info = run.options.bag_info
-    fields: list[tuple[str, str]] = [
-        ("Bagging-Date", now.strftime("%Y-%m-%d")),
-        ("Payload-Oxum", ""),
-        ("Bag-Size", ""),
-        ("Bag-Software-Agent", f"preserve/{__version__}"),
-        ("External-Identifier", identifier),
-        ("Internal-Sender-Identifier", run.display(seed.url)),
-    ]
-    if run.title:
-        fields.append(("Internal-Sender-Description", run.title))
-    fields.append(("BagIt-Profile-Identifier", PROFILE_IDENTIFIER))
-    for label, value in (
-        ("Source-Organization", info.source_organization),
-        ("Contact-Name", info.contact_name),
-        ("Contact-Email", info.contact_email),
-        ("Contact-Phone", info.contact_phone),
-        ("Organization-Address", info.organization_address),
-    ):
-        if value:
-            fields.append((label, value))
-    fields.extend(info.extra)
-    try:
-        writer.finish(fields)
-    except OSError as exc:
-        raise PackagingFailed(f"cannot write the bag: {exc.strerror or exc}") from exc
-
-
-def _tsv(text: str) -> str:
-    return text.replace("\t", "%09").replace("\n", "%0A").replace("\r", "%0D")

@@ -154,6 +154,15 @@ class CaptureOptions:
     strict: bool = False
     name: str | None = None
     bag_info: BagInfo = field(default_factory=BagInfo)
+    dc: tuple[str, ...] = ()
+    metadata_file: Path | None = None
+    metadata_location: Literal["payload", "tag"] = "payload"
+    depth: int = 0
+    scope: Literal["page", "host", "domain", "prefix"] = "host"
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    linked_media: bool = True
+    ignore_robots: bool = False
 
 
 @dataclass(frozen=True, slots=True)

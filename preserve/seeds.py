@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 from preserve.bag import check_label
 from preserve.errors import BadInput
 from preserve.models import ALLOWED_CHECKSUMS, CaptureOptions
+from preserve.scope import SCOPES, compile_patterns
 from preserve.urls import canonicalize, is_web_url
 
 
@@ -96,6 +97,15 @@ def validate_options(options: CaptureOptions) -> None:
         check_label(label)
     if options.proxy is not None and not is_web_url(options.proxy):
         raise BadInput(f"--proxy must be an http(s) URL with a host: {options.proxy}")
+    if options.depth < 0:
+        raise BadInput("--depth must be 0 or more")
+    if options.scope not in SCOPES:
+        raise BadInput(f"unknown --scope {options.scope!r} (one of: {', '.join(SCOPES)})")
+    try:
+        compile_patterns(options.include, "--include")
+        compile_patterns(options.exclude, "--exclude")
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
 
 
 def default_bag_name(seed: Seed, when: datetime, capture_id: uuid.UUID) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit, urlunsplit
 
@@ -135,3 +136,42 @@ def is_web_url(url: str) -> bool:
         return parts.scheme.lower() in WEB_SCHEMES and bool(parts.hostname)
     except ValueError:
         return False
+
+
+def encode_query(reference: str, encoding: str) -> str:
+    """Return `reference` with the non-ASCII characters of its query encoded in `encoding`.
+
+    This is what a browser does with a URL in a page that is not UTF-8: the path is always
+    UTF-8, the query is in the document's encoding, and a character that encoding cannot
+    hold becomes `&#N;` (percent-encoded). UTF-8, UTF-16 and unknown encodings leave the
+    reference as it is, so `resolve` encodes it as UTF-8.
+    """
+    head, mark, rest = reference.partition("?")
+    if not mark or rest.isascii():
+        return reference
+    query, hash_mark, fragment = rest.partition("#")
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        return reference
+    if codec in ("utf-8", "utf-16", "utf-16-le", "utf-16-be"):
+        return reference
+    encoded = []
+    for char in query:
+        if char.isascii():
+            encoded.append(char)
+            continue
+        try:
+            data = char.encode(codec)
+        except UnicodeEncodeError:
+            data = f"&#{ord(char)};".encode("ascii")
+        encoded.append(quote(data, safe=""))
+    return head + mark + "".join(encoded) + hash_mark + fragment
+
+
+def resolve_in_document(reference: str, base_url: str, encoding: str) -> str | None:
+    """Resolve a reference found in a document decoded from `encoding`, as a browser does.
+
+    As `resolve`, but a non-ASCII query is encoded in the document's encoding, not UTF-8.
+    """
+    return resolve(encode_query(reference, encoding), base_url)

@@ -115,11 +115,19 @@ def _make_handler(server: Server) -> type[BaseHTTPRequestHandler]:
     return RequestHandler
 
 
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threaded server that does not print a client's dropped connection to stderr."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Ignore errors: a client closing early is normal, and stderr belongs to the test."""
+
+
 def serve(root: Path | None) -> Iterator[Server]:
     """Run a Server on 127.0.0.1 at a free port until the generator is closed."""
     server = Server(root)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(server))
-    httpd.daemon_threads = True
+    httpd = QuietHTTPServer(("127.0.0.1", 0), _make_handler(server))
     server.base = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()

@@ -88,13 +88,17 @@ def test_example_site_over_http_makes_one_valid_bag(site: Server, tmp_path: Path
 
     fields = bag_info(result.bag_path)
     labels = [label for label, _ in fields]
-    assert labels == [*BAG_INFO_ORDER, "Source-Organization", "Zeta"]
+    mirrored = ["External-Description", "DC-Title", "DC-Source"]
+    assert labels == [*BAG_INFO_ORDER, "Source-Organization", *mirrored, "Zeta"]
     info = dict(fields)
     assert info["Bagging-Date"] == "2001-10-15"
     assert info["External-Identifier"] == f"urn:uuid:{FIXED_ID}"
     assert info["Internal-Sender-Identifier"] == site.url("/index.html")
     assert info["Internal-Sender-Description"] == "MQM - News and Statements, October 2001"
     assert info["Bag-Software-Agent"] == f"preserve/{preserve.__version__}"
+    assert info["DC-Title"] == info["Internal-Sender-Description"]
+    assert info["DC-Source"] == site.url("/index.html")
+    assert info["External-Description"].startswith("MQM news, statements of Mr Altaf Hussain")
     files = [p for p in (result.bag_path / "data").rglob("*") if p.is_file()]
     size = sum(p.stat().st_size for p in files)
     assert info["Payload-Oxum"] == f"{size}.{len(files)}"

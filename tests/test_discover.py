@@ -14,9 +14,11 @@ from preserve.discover import (
     find_css_links,
     find_html_links,
     find_style_attribute_links,
+    is_media_url,
     parse_srcset,
 )
 from preserve.models import Link
+from preserve.urls import encode_query
 
 BASE = "http://example.test/dir/page.html"
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +91,7 @@ def assert_absolute(links: list[Link] | tuple[Link, ...]) -> None:
             '<link rel="preload" href="/f.woff2" as="font">',
             "http://example.test/f.woff2",
             "requisite",
-            "link[preload]@href",
+            "link[preload as=font]@href",
         ),
         (
             '<link rel="modulepreload" href="/m.js">',
@@ -201,6 +203,337 @@ def assert_absolute(links: list[Link] | tuple[Link, ...]) -> None:
 )
 def test_each_element_and_attribute(html: str, url: str, role: str, via: str) -> None:
     assert triples(links_of(html)) == [(url, role, via)]
+
+
+D = "http://example.test/dir/"
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        pytest.param(
+            '<img src="f.jpg" srcset="s.jpg 480w, l.jpg 1080w" '
+            'sizes="(max-width: 600px) 480px, 800px">',
+            [(D + "f.jpg", "requisite", "img@src"), (D + "s.jpg", "requisite", "img@srcset"),
+             (D + "l.jpg", "requisite", "img@srcset")],
+            id="srcset-with-sizes",
+        ),
+        pytest.param(
+            '<picture><source media="(min-width: 800px)" srcset="w.webp 1x, w2.webp 2x" '
+            'sizes="100vw"><img src="n.jpg"></picture>',
+            [(D + "w.webp", "requisite", "source@srcset"),
+             (D + "w2.webp", "requisite", "source@srcset"), (D + "n.jpg", "requisite", "img@src")],
+            id="picture-source",
+        ),
+        pytest.param(
+            '<img src="ph.gif" data-src="real.jpg">',
+            [(D + "ph.gif", "requisite", "img@src"), (D + "real.jpg", "requisite", "img@data-src")],
+            id="data-src",
+        ),
+        pytest.param(
+            '<img data-srcset="a.jpg 1x, b.jpg 2x">',
+            [(D + "a.jpg", "requisite", "img@data-srcset"),
+             (D + "b.jpg", "requisite", "img@data-srcset")],
+            id="data-srcset",
+        ),
+        pytest.param(
+            '<img class="lazy" data-original="orig.jpg">',
+            [(D + "orig.jpg", "requisite", "img@data-original")],
+            id="data-original",
+        ),
+        pytest.param(
+            '<img data-lazy-src="lz.jpg" data-lazy-srcset="lz2.jpg 2x">',
+            [(D + "lz.jpg", "requisite", "img@data-lazy-src"),
+             (D + "lz2.jpg", "requisite", "img@data-lazy-srcset")],
+            id="data-lazy-src",
+        ),
+        pytest.param(
+            '<picture><source data-srcset="p.avif" type="image/avif"></picture>',
+            [(D + "p.avif", "requisite", "source@data-srcset")],
+            id="source-data-srcset",
+        ),
+        pytest.param(
+            '<iframe data-src="/embed.html"></iframe>',
+            [("http://example.test/embed.html", "frame", "iframe@data-src")],
+            id="iframe-data-src",
+        ),
+        pytest.param(
+            '<img loading="lazy" src="below-the-fold.jpg">',
+            [(D + "below-the-fold.jpg", "requisite", "img@src")],
+            id="loading-lazy",
+        ),
+        pytest.param(
+            '<link rel="preload" href="late.css" as="style">',
+            [(D + "late.css", "requisite", "link[preload as=style]@href")],
+            id="preload-as-style",
+        ),
+        pytest.param(
+            '<link rel="manifest" href="/site.webmanifest">',
+            [("http://example.test/site.webmanifest", "requisite", "link[manifest]@href")],
+            id="manifest",
+        ),
+        pytest.param(
+            '<link rel="mask-icon" href="/pin.svg" color="#000">',
+            [("http://example.test/pin.svg", "requisite", "link[icon]@href")],
+            id="mask-icon",
+        ),
+        pytest.param(
+            '<link rel="apple-touch-icon-precomposed" href="/t.png">',
+            [("http://example.test/t.png", "requisite", "link[icon]@href")],
+            id="apple-touch-icon-precomposed",
+        ),
+        pytest.param(
+            '<svg><image href="pic.png" width="10" height="10"/></svg>',
+            [(D + "pic.png", "requisite", "image@href")],
+            id="svg-image-href",
+        ),
+        pytest.param(
+            '<svg xmlns:xlink="http://www.w3.org/1999/xlink"><image xlink:href="old.png"/></svg>',
+            [(D + "old.png", "requisite", "image@xlink:href")],
+            id="svg-image-xlink-href",
+        ),
+        pytest.param(
+            '<svg><use href="/icons.svg#star"></use><use xlink:href="#local"></use></svg>',
+            [("http://example.test/icons.svg", "requisite", "use@href")],
+            id="svg-use-file-not-fragment",
+        ),
+        pytest.param(
+            '<svg><use xlink:href="sprite.svg#a"/></svg>',
+            [(D + "sprite.svg", "requisite", "use@xlink:href")],
+            id="svg-use-xlink-href",
+        ),
+        pytest.param(
+            '<svg><filter><feImage href="tex.png"/></filter></svg>',
+            [(D + "tex.png", "requisite", "feimage@href")],
+            id="svg-feimage",
+        ),
+        pytest.param(
+            '<object data="m.swf" type="application/x-shockwave-flash">'
+            '<param name="movie" value="m.swf"><param name="quality" value="high"></object>',
+            [(D + "m.swf", "requisite", "object@data")],
+            id="object-and-param-movie-same-url",
+        ),
+        pytest.param(
+            '<object classid="clsid:D27CDB6E" codebase="http://download.test/swflash.cab">'
+            '<PARAM NAME="Movie" VALUE="intro.swf"></object>',
+            [(D + "intro.swf", "requisite", "param[movie]@value")],
+            id="param-movie-without-data",
+        ),
+        pytest.param(
+            '<object><param name="src" value="clip.mov"></object>',
+            [(D + "clip.mov", "requisite", "param[src]@value")],
+            id="param-src",
+        ),
+        pytest.param(
+            '<object><param name="FileName" value="talk.asf"></object>',
+            [(D + "talk.asf", "requisite", "param[filename]@value")],
+            id="param-filename",
+        ),
+        pytest.param(
+            '<object><param name="URL" value="show.wmv"></object>',
+            [(D + "show.wmv", "requisite", "param[url]@value")],
+            id="param-url",
+        ),
+        pytest.param(
+            '<object data="inner.html"></object><object data="x" type="text/html"></object>',
+            [(D + "inner.html", "frame", "object@data"), (D + "x", "frame", "object@data")],
+            id="object-html-is-a-frame",
+        ),
+        pytest.param(
+            '<applet code="Clock.class" codebase="java" width="10" height="10"></applet>',
+            [(D + "java/Clock.class", "requisite", "applet@code")],
+            id="applet-code",
+        ),
+        pytest.param(
+            '<applet code="com.acme.Ticker" width="10" height="10"></applet>',
+            [(D + "com/acme/Ticker.class", "requisite", "applet@code")],
+            id="applet-code-package",
+        ),
+        pytest.param(
+            '<applet code="Game.class" codebase="/classes/" archive="game.jar, lib/x.jar">'
+            "</applet>",
+            [("http://example.test/classes/game.jar", "requisite", "applet@archive"),
+             ("http://example.test/classes/lib/x.jar", "requisite", "applet@archive")],
+            id="applet-archive",
+        ),
+        pytest.param(
+            '<bgsound src="tune.mid" loop="infinite">',
+            [(D + "tune.mid", "requisite", "bgsound@src")],
+            id="bgsound",
+        ),
+        pytest.param(
+            '<img lowsrc="low.gif" src="high.jpg">',
+            [(D + "high.jpg", "requisite", "img@src"), (D + "low.gif", "requisite", "img@lowsrc")],
+            id="lowsrc",
+        ),
+        pytest.param(
+            '<img dynsrc="clip.avi" src="still.jpg">',
+            [(D + "still.jpg", "requisite", "img@src"),
+             (D + "clip.avi", "requisite", "img@dynsrc")],
+            id="dynsrc",
+        ),
+        pytest.param(
+            '<image src="legacy.gif">',
+            [(D + "legacy.gif", "requisite", "image@src")],
+            id="image-element-as-img",
+        ),
+        pytest.param(
+            '<center background="c.gif">x</center><font background="f.gif">y</font>',
+            [(D + "c.gif", "requisite", "center@background"),
+             (D + "f.gif", "requisite", "font@background")],
+            id="background-on-any-element",
+        ),
+        pytest.param(
+            '<meta http-equiv="refresh" content="0; url=next.html">',
+            [(D + "next.html", "page", "meta[refresh]@content")],
+            id="meta-refresh",
+        ),
+        pytest.param(
+            "<meta http-equiv=Refresh content=\"5;URL='/moved/'\">",
+            [("http://example.test/moved/", "page", "meta[refresh]@content")],
+            id="meta-refresh-quoted-url",
+        ),
+        pytest.param(
+            '<meta http-equiv="refresh" content="2.5, url = a b.html">',
+            [(D + "a%20b.html", "page", "meta[refresh]@content")],
+            id="meta-refresh-comma",
+        ),
+        pytest.param(
+            '<meta http-equiv="refresh" content="0;report.pdf">',
+            [(D + "report.pdf", "media", "meta[refresh]@content")],
+            id="meta-refresh-to-media",
+        ),
+        pytest.param(
+            '<meta http-equiv="refresh" content="30"><meta http-equiv="refresh" content="x; '
+            'url=no.html"><meta name="refresh" content="0; url=not-http-equiv.html">',
+            [],
+            id="meta-refresh-without-url",
+        ),
+        pytest.param(
+            '<a href="talk.MP3">a</a><a href="v.mp4?dl=1">v</a><a href="doc.pdf#page=2">d</a>'
+            '<area href="/big.JPG"><a href="/music/">dir</a><a href="x.html">p</a>',
+            [(D + "talk.MP3", "media", "a@href"), (D + "v.mp4?dl=1", "media", "a@href"),
+             (D + "doc.pdf", "media", "a@href"),
+             ("http://example.test/big.JPG", "media", "area@href"),
+             ("http://example.test/music/", "page", "a@href"), (D + "x.html", "page", "a@href")],
+            id="linked-media-by-extension",
+        ),
+        pytest.param(
+            '<a href="//other.test/p.html">x</a><img src="//cdn.test/i.png">',
+            [("http://other.test/p.html", "page", "a@href"),
+             ("http://cdn.test/i.png", "requisite", "img@src")],
+            id="protocol-relative",
+        ),
+        pytest.param(
+            '<img src=" \n\t spaced.png \t\n"><img src="new&#10;li&#9;ne.png">'
+            '<img src="q.png?a=1&amp;b=2"><a href="s.html?a=1&copy=2">x</a>',
+            [(D + "spaced.png", "requisite", "img@src"),
+             (D + "newline.png", "requisite", "img@src"),
+             (D + "q.png?a=1&b=2", "requisite", "img@src"),
+             (D + "s.html?a=1&copy=2", "page", "a@href")],
+            id="whitespace-and-entities",
+        ),
+    ],
+)  # fmt: skip
+def test_each_requisite_form(html: str, expected: list[tuple[str, str, str]]) -> None:
+    assert triples(links_of(html)) == expected
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        pytest.param('<img src="a.png"alt="x">', ["a.png"], id="no-space-after-value"),
+        pytest.param('<img alt="He said "hi"" src="b.png">', ["b.png"], id="quote-in-alt"),
+        pytest.param('<img src="c.png" alt="6" screen">', ["c.png"], id="stray-quote-after"),
+        pytest.param("<img src='it's.png'>", ["it"], id="apostrophe-ends-the-value"),
+        pytest.param("<a href='s.html'title=\"t\">x</a>", ["s.html"], id="single-then-double"),
+        pytest.param('<img src="r.png"/alt="x">', ["r.png"], id="slash-between-attributes"),
+        pytest.param('<img\nsrc\n=\n"z.png">', ["z.png"], id="newlines-around-equals"),
+        pytest.param('<img src=u.png alt=x><img src="v.png" src="w.png">', ["u.png", "v.png"],
+                     id="unquoted-and-duplicate-attribute"),
+        pytest.param('<img src="x.png" alt=">" >', ["x.png"], id="gt-inside-quoted-value"),
+        pytest.param('<img src="u.png" <img src="v.png">', ["u.png"], id="tag-inside-tag"),
+        pytest.param('<p><table><tr><td><img src="deep.png"><div><span>', ["deep.png"],
+                     id="unclosed-elements"),
+        pytest.param('<a href="one.html"><a href="two.html">x', ["one.html", "two.html"],
+                     id="unclosed-anchor"),
+        pytest.param("<noscript><img src=\"ns.png\"></noscript>", ["ns.png"], id="noscript"),
+        pytest.param('<style>.a{background:url(st.png)}', ["st.png"], id="unclosed-style"),
+        pytest.param("<Body BackGround='bg.gif'><IMG SRC=\"UP.GIF\">", ["bg.gif", "UP.GIF"],
+                     id="upper-case-markup"),
+    ],
+)  # fmt: skip
+def test_malformed_markup_where_browsers_still_find_the_url(html: str, expected: list[str]) -> None:
+    assert urls_of(html) == [D + name for name in expected]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "query"),
+    [
+        ("utf-8", "q=caf%C3%A9"),
+        ("windows-1252", "q=caf%E9"),
+        ("iso-8859-15", "q=caf%E9"),
+        ("shift_jis", "q=%83J%83t%83F"),
+        ("koi8-r", "q=caf%26%23233%3B"),
+    ],
+)
+def test_non_ascii_path_is_utf8_and_query_is_in_the_document_encoding(
+    encoding: str, query: str
+) -> None:
+    word = "café" if encoding != "shift_jis" else "カフェ"
+    html = f'<meta charset="{encoding}"><img src="{word}/menu.png?q={word}">'
+    data = html.encode(encoding, "xmlcharrefreplace")
+    path = "caf%C3%A9" if encoding != "shift_jis" else "%E3%82%AB%E3%83%95%E3%82%A7"
+    if encoding == "koi8-r":
+        # é is not in KOI8-R: the page holds it as &#233;, and the query gets it as a reference.
+        assert b"&#233;" in data
+    [url] = urls_of_bytes(data)
+    assert url == f"{D}{path}/menu.png?{query}"
+
+
+def urls_of_bytes(data: bytes) -> list[str]:
+    return [link.url for link in find_html_links(data, BASE).links]
+
+
+def test_base_href_with_protocol_relative_and_non_ascii() -> None:
+    html = '<base href="//cdn.test/static/"><img src="ü.png"><a href="/top.html">t</a>'
+    assert urls_of(html) == ["http://cdn.test/static/%C3%BC.png", "http://cdn.test/top.html"]
+
+
+@pytest.mark.parametrize(
+    ("url", "media"),
+    [
+        ("http://h/a.mp3", True),
+        ("http://h/a.WAV", True),
+        ("http://h/v/clip.mpg?x=1", True),
+        ("http://h/report.pdf", True),
+        ("http://h/slides.pptx", True),
+        ("http://h/photo.jpeg", True),
+        ("http://h/page.html", False),
+        ("http://h/dir/", False),
+        ("http://h/.mp3", False),
+        ("http://h/mp3", False),
+        ("http://h/page.php?file=a.mp3", False),
+        ("http://h/caf%C3%A9.png", True),
+    ],
+)
+def test_is_media_url(url: str, media: bool) -> None:
+    assert is_media_url(url) is media
+
+
+@pytest.mark.parametrize(
+    ("reference", "encoding", "expected"),
+    [
+        ("a.png", "windows-1252", "a.png"),
+        ("é.png?x=é#é", "windows-1252", "é.png?x=%E9#é"),
+        ("p?x=é", "utf-8", "p?x=é"),
+        ("p?x=é", "utf-16-le", "p?x=é"),
+        ("p?x=é", "no-such-encoding", "p?x=é"),
+        ("p?x=€", "iso-8859-1", "p?x=%26%238364%3B"),
+    ],
+)
+def test_encode_query(reference: str, encoding: str, expected: str) -> None:
+    assert encode_query(reference, encoding) == expected
 
 
 def test_frames_in_a_frameset() -> None:
@@ -316,7 +649,7 @@ def test_preload_image_srcset() -> None:
         '<link rel="preload" as="image" href="hero.jpg" imagesrcset="hero-1.jpg 1x, hero-2.jpg 2x">'
     )
     assert triples(links_of(html)) == [
-        ("http://example.test/dir/hero.jpg", "requisite", "link[preload]@href"),
+        ("http://example.test/dir/hero.jpg", "requisite", "link[preload as=image]@href"),
         ("http://example.test/dir/hero-1.jpg", "requisite", "link[preload]@imagesrcset"),
         ("http://example.test/dir/hero-2.jpg", "requisite", "link[preload]@imagesrcset"),
     ]
@@ -507,6 +840,56 @@ CSS_BASE = "http://example.test/css/site.css"
 
 def css_triples(css: str | bytes, **kwargs: str) -> list[tuple[str, str, str]]:
     return triples(find_css_links(css, CSS_BASE, **kwargs))
+
+
+CSS_DECLARATIONS = {
+    "url-unquoted": ("background: url(u1.png)", ["u1.png"]),
+    "url-quoted": ("background-image: url('u2.png'), url(\"u3.png\")", ["u2.png", "u3.png"]),
+    "image-set": ("background: image-set('i1.png' 1x, url(i2.png) 2x)", ["i1.png", "i2.png"]),
+    "webkit-image-set": ("background: -webkit-image-set(url(w1.png) 1x)", ["w1.png"]),
+    "cursor": ("cursor: url(c.cur), pointer", ["c.cur"]),
+    "list-style": ("list-style: square url(bullet.gif)", ["bullet.gif"]),
+    "protocol-relative": ("background: url(//cdn.test/p.png)", ["http://cdn.test/p.png"]),
+}
+CSS_RULES = {
+    "import-string": ('@import "imp.css";', ["imp.css"]),
+    "import-url-media": ("@import url(imp2.css) screen and (min-width: 1px);", ["imp2.css"]),
+    "font-face": (
+        "@font-face { font-family: F; src: url(f.woff2) format('woff2'), url(f.ttf); }",
+        ["f.woff2", "f.ttf"],
+    ),
+    "media-block": ("@media print { .x { background: url(pr.png) } }", ["pr.png"]),
+}
+
+
+def _css_expected(names: list[str], base: str) -> list[str]:
+    return [name if name.startswith("http") else base + name for name in names]
+
+
+@pytest.mark.parametrize("form", sorted(CSS_DECLARATIONS))
+@pytest.mark.parametrize("where", ["file", "style-element", "style-attribute"])
+def test_css_declaration_forms_everywhere(form: str, where: str) -> None:
+    declaration, names = CSS_DECLARATIONS[form]
+    if where == "file":
+        found = [link.url for link in find_css_links(f".a {{ {declaration} }}", CSS_BASE)]
+        assert found == _css_expected(names, "http://example.test/css/")
+    elif where == "style-element":
+        found = urls_of(f"<style>.a {{ {declaration} }}</style>")
+        assert found == _css_expected(names, D)
+    else:
+        found = urls_of(f'<p style="{declaration.replace(chr(34), "&quot;")}">x</p>')
+        assert found == _css_expected(names, D)
+
+
+@pytest.mark.parametrize("form", sorted(CSS_RULES))
+@pytest.mark.parametrize("where", ["file", "style-element"])
+def test_css_rule_forms_in_files_and_style_elements(form: str, where: str) -> None:
+    rule, names = CSS_RULES[form]
+    if where == "file":
+        found = [link.url for link in find_css_links(rule, CSS_BASE)]
+        assert found == _css_expected(names, "http://example.test/css/")
+    else:
+        assert urls_of(f"<style>{rule}</style>") == _css_expected(names, D)
 
 
 def test_css_import_both_forms() -> None:

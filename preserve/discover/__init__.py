@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from preserve.discover.css import find_css_links, find_style_attribute_links
-from preserve.discover.html import decode_html, find_html_links, parse_srcset
+from preserve.discover.html import (
+    MEDIA_EXTENSIONS,
+    decode_html,
+    find_html_links,
+    is_media_url,
+    parse_srcset,
+)
 
 __all__ = [
+    "MEDIA_EXTENSIONS",
     "decode_html",
     "find_css_links",
     "find_html_links",
     "find_style_attribute_links",
+    "is_media_url",
     "parse_srcset",
 ]

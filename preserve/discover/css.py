@@ -15,7 +15,7 @@ _IMAGE_SET_FUNCTIONS = frozenset({"image-set", "-webkit-image-set"})
 _BLOCKS = frozenset({"() block", "[] block", "{} block"})
 # A URL named several times keeps the strongest of its roles: a file linked with <a> and also
 # embedded must still be fetched as a requisite.
-_ROLE_STRENGTH: dict[Role, int] = {"requisite": 3, "frame": 2, "page": 1, "media": 0, "seed": 0}
+_ROLE_STRENGTH: dict[Role, int] = {"requisite": 3, "frame": 2, "page": 1, "media": 1, "seed": 0}
 
 
 class LinkSet:

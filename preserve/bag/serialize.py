@@ -1,0 +1,499 @@
+"""Bags as one file: zip, tar or tar.gz written atomically, and read back without trusting them.
+
+A serialised bag holds one top folder named after the bag (RFC 8493 §4). Reading checks every
+entry before anything is extracted: no entry may leave that folder (absolute paths, `..`,
+links pointing out) and devices or FIFOs are refused. Links inside the bag are extracted as
+copies of their target, so extraction never creates a link a later entry could follow.
+"""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import hashlib
+import os
+import posixpath
+import re
+import secrets
+import shutil
+import stat
+import tarfile
+import time
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Literal
+
+from preserve.bag.reader import Problem, check_path, printable
+from preserve.errors import BadInput, PackagingFailed
+
+SerializationFormat = Literal["zip", "tar", "tar.gz"]
+FORMATS: tuple[SerializationFormat, ...] = ("zip", "tar", "tar.gz")
+EXTENSIONS: dict[str, str] = {"zip": ".zip", "tar": ".tar", "tar.gz": ".tar.gz"}
+MEDIA_TYPES: dict[str, tuple[str, ...]] = {
+    "zip": ("application/zip", "application/x-zip-compressed", "application/x-zip"),
+    "tar": ("application/x-tar", "application/tar"),
+    "tar.gz": (
+        "application/gzip",
+        "application/x-gzip",
+        "application/tar+gzip",
+        "application/x-tar+gzip",
+        "application/x-gtar",
+        "application/x-compressed-tar",
+    ),
+}
+"""The media types (as BagIt Profiles' Accept-Serialization names them) of each format."""
+
+_CHUNK = 1 << 20
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+# Compressing these again costs time and saves nothing.
+_COMPRESSED = frozenset(
+    [
+        ".gz",
+        ".tgz",
+        ".zip",
+        ".bz2",
+        ".xz",
+        ".zst",
+        ".br",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".webp",
+        ".avif",
+        ".mp3",
+        ".mp4",
+        ".m4a",
+        ".webm",
+        ".ogg",
+        ".woff",
+        ".woff2",
+        ".pdf",
+    ]
+)
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK})
+_ARCHIVE_ERRORS = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)
+
+
+@dataclass(frozen=True, slots=True)
+class SerializedBag:
+    """A bag written as one file: where, in which format, its size and SHA-256."""
+
+    path: Path
+    format: str
+    size: int
+    sha256: str
+
+
+def serialize_bag(
+    bag_dir: Path, fmt: str, *, name: str | None = None, output: Path | None = None
+) -> SerializedBag:
+    """Write the finished bag `bag_dir` as `<output>/<name>.<ext>` and return what was written.
+
+    The file holds one top folder `name` (default: the folder's name); `output` defaults to
+    the folder's parent. It is written under a temporary name in `output`, flushed, then
+    given its name by a hard link (or an exclusive create and a rename where the filesystem
+    has no hard links), so it never replaces an existing file and never appears half-written.
+    Raises BadInput for an unknown format, PackagingFailed if the name is taken, the bag has
+    a link or special file, or writing fails.
+    """
+    if fmt not in FORMATS:
+        raise BadInput(f"unknown serialisation {fmt!r}", hint="choose zip, tar or tar.gz")
+    name = name or bag_dir.name
+    output = output or bag_dir.parent
+    if not (bag_dir / "bagit.txt").is_file():
+        raise PackagingFailed(f"{bag_dir} is not a finished bag: no bagit.txt")
+    entries = _entries(bag_dir)
+    target = output / f"{name}{EXTENSIONS[fmt]}"
+    if os.path.lexists(target):
+        raise PackagingFailed(f"{target} already exists")
+    temporary = output / f".{name}{EXTENSIONS[fmt]}.{secrets.token_hex(4)}.tmp"
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as handle:
+            if fmt == "zip":
+                _write_zip(handle, name, entries)
+            else:
+                _write_tar(handle, name, entries, compress=fmt == "tar.gz")
+            handle.flush()
+            os.fsync(handle.fileno())
+        size, digest = _size_and_sha256(temporary)
+        _publish(temporary, target)
+    except OSError as exc:
+        raise PackagingFailed(f"could not write {target}: {exc.strerror or exc}") from exc
+    finally:
+        temporary.unlink(missing_ok=True)
+    return SerializedBag(target, fmt, size, digest)
+
+
+def _entries(bag_dir: Path) -> list[tuple[str, Path]]:
+    """Return (relative path, path) of every folder and file of the bag, bagit.txt first.
+
+    A folder's files come before its subfolders. Raises PackagingFailed for a link or a
+    special file, which have no portable form in a serialised bag.
+    """
+    found: list[tuple[str, Path]] = [("", bag_dir)]
+
+    def walk(folder: Path, prefix: str) -> None:
+        children = sorted(folder.iterdir(), key=lambda p: (p.name != "bagit.txt", p.name))
+        files = [p for p in children if not p.is_symlink() and p.is_file()]
+        folders = [p for p in children if not p.is_symlink() and p.is_dir()]
+        for odd in set(children) - set(files) - set(folders):
+            raise PackagingFailed(f"{odd} is a link or special file; bags are serialised without")
+        found.extend((prefix + p.name, p) for p in files)
+        for sub in folders:
+            found.append((prefix + sub.name, sub))
+            walk(sub, prefix + sub.name + "/")
+
+    walk(bag_dir, "")
+    return found
+
+
+def _write_zip(handle: IO[bytes], name: str, entries: list[tuple[str, Path]]) -> None:
+    """Write the bag's entries into a zip under the top folder `name`."""
+    with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        for relpath, path in entries:
+            status = path.stat()
+            moment = max(time.localtime(status.st_mtime)[:6], _ZIP_EPOCH)
+            arcname = f"{name}/{relpath}" if relpath else name
+            if path.is_dir():
+                info = zipfile.ZipInfo(arcname + "/", date_time=moment)
+                info.external_attr = ((stat.S_IFDIR | 0o755) << 16) | 0x10
+                archive.writestr(info, b"")
+                continue
+            info = zipfile.ZipInfo(arcname, date_time=moment)
+            info.external_attr = (stat.S_IFREG | (status.st_mode & 0o777)) << 16
+            stored = path.suffix.lower() in _COMPRESSED
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            info.file_size = status.st_size
+            with path.open("rb") as source, archive.open(info, "w") as sink:
+                shutil.copyfileobj(source, sink, _CHUNK)
+
+
+def _write_tar(
+    handle: IO[bytes], name: str, entries: list[tuple[str, Path]], *, compress: bool
+) -> None:
+    """Write the bag's entries into a POSIX (pax) tar, gzip-compressed if `compress`."""
+    # No file name and no time in the gzip header: they would only leak the temporary name.
+    zipped = gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0) if compress else None
+    try:
+        with tarfile.open(fileobj=zipped or handle, mode="w", format=tarfile.PAX_FORMAT) as archive:
+            for relpath, path in entries:
+                info = archive.gettarinfo(str(path), f"{name}/{relpath}" if relpath else name)
+                # Owner names and ids of the capturing host mean nothing to the receiver.
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                if info.isdir():
+                    archive.addfile(info)
+                else:
+                    with path.open("rb") as source:
+                        archive.addfile(info, source)
+    finally:
+        if zipped is not None:
+            zipped.close()
+
+
+def _size_and_sha256(path: Path) -> tuple[int, str]:
+    """Return a file's size and SHA-256 (hex)."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def _publish(temporary: Path, target: Path) -> None:
+    """Give `temporary` the name `target` unless `target` exists (PackagingFailed then)."""
+    try:
+        os.link(temporary, target)
+    except FileExistsError as exc:
+        raise PackagingFailed(f"{target} already exists") from exc
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        # No hard links here: claim the name with an exclusive create, then rename over it.
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError as taken:
+            raise PackagingFailed(f"{target} already exists") from taken
+        temporary.replace(target)
+    try:
+        fd = os.open(target.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One usable entry of a serialised bag, by its path inside the top folder."""
+
+    path: str
+    kind: Literal["file", "dir"]
+    size: int
+    source: str
+    """The archive entry holding the bytes (the link's target for a link)."""
+
+
+_Refusal = Literal["unsafe-path", "special-file", "bad-archive"]
+
+
+@dataclass(slots=True)
+class _Raw:
+    name: str
+    kind: Literal["file", "dir", "symlink", "hardlink", "special"]
+    size: int
+    link: str | None = None
+
+
+def sniff_format(path: Path) -> str | None:
+    """Return `zip`, `tar` or `tar.gz` from a file's first bytes, or None if it is none of them."""
+    with path.open("rb") as handle:
+        head = handle.read(512)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(b"\x1f\x8b"):
+        return "tar.gz"
+    if head[257:262] == b"ustar":
+        return "tar"
+    return None
+
+
+@dataclass(slots=True)
+class Archive:
+    """A serialised bag opened for reading, its entries checked; use `open_archive`.
+
+    `problems` lists every unsafe or unusable entry; when it is not empty, `extract` refuses.
+    """
+
+    path: Path
+    format: str
+    handle: zipfile.ZipFile | tarfile.TarFile
+    top: str | None = None
+    members: dict[str, Member] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    def __enter__(self) -> Archive:
+        """Return this archive, to be closed on leaving the block."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the archive file."""
+        self.handle.close()
+
+    def _chunks(self, source: str) -> Iterator[bytes]:
+        """Yield the bytes of the archive entry `source`; raise BadInput if they are damaged."""
+        try:
+            if isinstance(self.handle, zipfile.ZipFile):
+                stream: IO[bytes] | None = self.handle.open(source)
+            else:
+                stream = self.handle.extractfile(source)
+            if stream is None:
+                raise BadInput(f"{self.path}: entry {printable(source)} has no content")
+            with stream:
+                while chunk := stream.read(_CHUNK):
+                    yield chunk
+        except (*_ARCHIVE_ERRORS, OSError) as exc:
+            raise BadInput(f"{self.path} is damaged or truncated: {exc}") from exc
+
+    def read(self, relpath: str, limit: int = 64 << 20) -> bytes | None:
+        """Return the bytes of the file `relpath` (inside the top folder), or None if absent."""
+        member = self.members.get(relpath)
+        if member is None or member.kind != "file" or member.size > limit:
+            return None
+        return b"".join(self._chunks(member.source))
+
+    def extract(self, destination: Path) -> Path:
+        """Extract the bag into the existing empty folder `destination`; return the bag folder.
+
+        Raises BadInput if the archive was found unsafe, or is damaged or truncated.
+        """
+        if self.problems or self.top is None:
+            raise BadInput(f"{self.path} is not safe to extract")
+        root = destination / self.top
+        root.mkdir()
+        for member in sorted(self.members.values(), key=lambda m: m.path):
+            target = root.joinpath(*member.path.split("/"))
+            try:
+                if member.kind == "dir":
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                written = 0
+                with target.open("xb") as sink:
+                    for chunk in self._chunks(member.source):
+                        written += len(chunk)
+                        sink.write(chunk)
+            except OSError as exc:
+                raise BadInput(f"cannot extract {self.path}: {exc.strerror or exc}") from exc
+            if written != member.size:
+                raise BadInput(f"{self.path} is truncated: {printable(member.path)} is cut short")
+        return root
+
+
+def open_archive(path: Path) -> Archive:
+    """Open the serialised bag `path` and check every entry; nothing is extracted.
+
+    Raises BadInput if the file cannot be read or is not a zip, tar or tar.gz archive, or is
+    damaged or truncated where its entries are listed.
+    """
+    try:
+        fmt = sniff_format(path)
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if fmt is None:
+        raise BadInput(f"{path} is neither a bag folder nor a zip, tar or tar.gz file")
+    handle: zipfile.ZipFile | tarfile.TarFile | None = None
+    try:
+        if fmt == "zip":
+            handle = zipped = zipfile.ZipFile(path)
+            raws = [_zip_raw(zipped, info) for info in zipped.infolist()]
+        else:
+            handle = tarfile.open(path, "r:gz" if fmt == "tar.gz" else "r:")  # noqa: SIM115
+            raws = [_tar_raw(info) for info in handle.getmembers()]
+    except (*_ARCHIVE_ERRORS, OSError) as exc:
+        if handle is not None:
+            handle.close()
+        raise BadInput(
+            f"{path} is not a readable {fmt} archive (damaged or truncated): {exc}"
+        ) from exc
+    archive = Archive(path, fmt, handle)
+    _scan(archive, raws)
+    return archive
+
+
+def _zip_raw(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Raw:
+    """Return the kind, size and link target of a zip entry (from its Unix mode bits)."""
+    mode = info.external_attr >> 16
+    if info.is_dir() or stat.S_ISDIR(mode):
+        return _Raw(info.filename, "dir", 0)
+    if stat.S_ISLNK(mode):
+        link = archive.read(info)[:4096].decode("utf-8", "surrogateescape")
+        return _Raw(info.filename, "symlink", 0, link)
+    if mode and not stat.S_ISREG(mode):
+        return _Raw(info.filename, "special", 0)
+    return _Raw(info.filename, "file", info.file_size)
+
+
+def _tar_raw(info: tarfile.TarInfo) -> _Raw:
+    """Return the kind, size and link target of a tar entry."""
+    if info.isdir():
+        return _Raw(info.name, "dir", 0)
+    if info.issym():
+        return _Raw(info.name, "symlink", 0, info.linkname)
+    if info.islnk():
+        return _Raw(info.name, "hardlink", 0, info.linkname)
+    if info.isreg():
+        return _Raw(info.name, "file", info.size)
+    return _Raw(info.name, "special", 0)
+
+
+def _clean(name: str) -> str:
+    """Return an entry name without its leading `./` and trailing `/`."""
+    while name.startswith("./"):
+        name = name[2:]
+    return name.rstrip("/") if name not in ("/", "") else name
+
+
+def _scan(archive: Archive, raws: list[_Raw]) -> None:
+    """Check every entry of `archive` and record its usable members, problems and warnings."""
+
+    def refuse(kind: _Refusal, name: str, why: str) -> None:
+        archive.problems.append(Problem(kind, printable(name), f"archive entry {why}"))
+
+    entries: dict[str, _Raw] = {}
+    for raw in raws:
+        name = _clean(raw.name)
+        if name in ("", "."):
+            continue
+        unsafe = check_path(name)
+        if unsafe is not None:
+            refuse("unsafe-path", raw.name, f"is {unsafe}; it would land outside the bag")
+        elif raw.kind == "special":
+            refuse("special-file", name, "is a device, FIFO or socket")
+        elif name in entries:
+            refuse("bad-archive", name, "appears twice")
+        else:
+            entries[name] = raw
+    tops = sorted({name.split("/", 1)[0] for name in entries})
+    if len(tops) != 1 or (tops[0] in entries and entries[tops[0]].kind != "dir"):
+        shown = ", ".join(printable(t) for t in tops[:5]) or "nothing"
+        message = f"a serialised bag holds one top folder, the bag; this archive holds {shown}"
+        archive.problems.append(Problem("bad-archive", None, message))
+        return
+    top = archive.top = tops[0]
+    for name, raw in entries.items():
+        if name == top:
+            continue
+        parts = name.split("/")
+        ancestors = ["/".join(parts[:n]) for n in range(2, len(parts))]
+        blocked = next((a for a in ancestors if a in entries and entries[a].kind != "dir"), None)
+        if blocked is not None:
+            refuse("bad-archive", name, f"lies inside {printable(blocked)}, which is not a folder")
+            continue
+        relpath = name[len(top) + 1 :]
+        if raw.kind == "dir":
+            archive.members[relpath] = Member(relpath, "dir", 0, raw.name)
+        elif raw.kind == "file":
+            archive.members[relpath] = Member(relpath, "file", raw.size, raw.name)
+        else:
+            found = _link_target(name, raw, entries, top)
+            if isinstance(found, tuple):
+                refuse(*found)
+            else:
+                archive.members[relpath] = Member(relpath, "file", found.size, found.name)
+    stem = archive.path.name
+    for ext in (".tar.gz", ".tgz", ".zip", ".tar"):
+        if stem.lower().endswith(ext):
+            stem = stem[: -len(ext)]
+            break
+    if stem != top:
+        message = f"the archive is named {stem!r} but its bag folder is {top!r}"
+        archive.warnings.append(Problem("archive-name", None, message))
+
+
+def _link_target(
+    name: str, raw: _Raw, entries: dict[str, _Raw], top: str
+) -> _Raw | tuple[_Refusal, str, str]:
+    """Return the regular-file entry a link finally names, or (kind, name, why) to refuse it.
+
+    A link is resolved by its text alone, against the entries, never on disk: a symbolic link
+    relative to its own folder, a hard link relative to the archive's root.
+    """
+    seen = {name}
+    start = name
+    while raw.kind in ("symlink", "hardlink"):
+        link = raw.link or ""
+        base = posixpath.dirname(name) if raw.kind == "symlink" else ""
+        resolved = posixpath.normpath(posixpath.join(base, _clean(link)))
+        if (
+            link.startswith(("/", "\\"))
+            or "\\" in link
+            or re.match(r"[A-Za-z]:", link)
+            or not resolved.startswith(top + "/")
+        ):
+            return "unsafe-path", start, f"is a link pointing outside the bag, to {printable(link)}"
+        if resolved in seen or resolved not in entries:
+            return "special-file", start, "is a link to nothing in the bag, or a loop of links"
+        seen.add(resolved)
+        name, raw = resolved, entries[resolved]
+    if raw.kind != "file":
+        return "special-file", start, "is a link to a folder, which is not supported"
+    return raw

@@ -1,0 +1,187 @@
+"""The `validate` and `info` commands: check bags and describe them, over the bag API.
+
+Standalone click commands that `preserve.cli` adds to its group (import `preserve.cli`, not
+this module, first: this module takes the Console and option helper from it). Problems go to
+stderr one per line; stdout carries one verdict line per bag, or with `--json` one document.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from preserve._version import __version__
+from preserve.bag.inspect import inspect_bag
+from preserve.bag.profile import Profile, load_profile
+from preserve.bag.validate import ValidationReport, validate
+from preserve.cli import Console, _option
+from preserve.errors import PreserveError
+
+_MODE_NOTE = {
+    "fast": "fast: Payload-Oxum only, checksums not verified",
+    "completeness": "completeness only, checksums not verified",
+}
+
+
+def _report_lines(console: Console, name: str, report: ValidationReport) -> None:
+    """Print a report's problems (always) and warnings (unless --quiet) on stderr."""
+    for problem in report.problems:
+        where = f"{problem.path}: " if problem.path else ""
+        console.error(f"{name}: {problem.kind}: {where}{problem.message}")
+    for warning in report.warnings:
+        where = f"{warning.path}: " if warning.path else ""
+        console.say(f"preserve: warning: {name}: {warning.kind}: {where}{warning.message}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _verdict(report: ValidationReport) -> str:
+    """Return the one-line verdict for stdout: valid or invalid, and how far it checked."""
+    notes = [_MODE_NOTE[report.mode]] if report.mode in _MODE_NOTE else []
+    if report.profile:
+        notes.append(f"profile {report.profile}")
+    if report.warnings:
+        notes.append(_count(len(report.warnings), "warning"))
+    if not report.valid:
+        notes.insert(0, _count(len(report.problems), "problem"))
+    suffix = f" ({'; '.join(notes)})" if notes else ""
+    return f"{'valid' if report.valid else 'invalid'}{suffix}"
+
+
+def _internal_error(console: Console) -> int:
+    """Print the traceback of a bug and return exit code 70."""
+    text = traceback.format_exc()
+    if console.log is not None:
+        console.log.write(text)
+    click.echo(text, err=True, nl=False)
+    console.error(f"internal error: this is a bug in preserve {__version__}")
+    return 70
+
+
+@click.command("validate")
+@click.argument("bags", nargs=-1, required=True, metavar="BAG...")
+@_option("--fast", is_flag=True, help="Check only the Payload-Oxum (file count and bytes).")
+@_option(
+    "--completeness-only",
+    is_flag=True,
+    help="Check that every file is present and listed, without checksums.",
+)
+@_option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Hash files in N processes at once.",
+)
+@_option(
+    "--profile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also check the rules of this BagIt Profile (JSON).",
+)
+@_option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.pass_obj
+def validate_command(
+    console: Console | None,
+    /,
+    bags: tuple[str, ...],
+    fast: bool,
+    completeness_only: bool,
+    processes: int,
+    profile: Path | None,
+    as_json: bool,
+) -> None:
+    """Check each BAG (a folder, or a .zip, .tar, .tar.gz or .tgz file).
+
+    Lists every problem on stderr and one verdict per bag on stdout. Exit codes: 0 every bag
+    valid (warnings allowed), 1 a bag is invalid or fails the profile, 2 bad usage or a bag
+    that cannot be read, 70 internal error.
+    """
+    console = console or Console()
+    if fast and completeness_only:
+        raise click.UsageError("choose --fast or --completeness-only, not both")
+    entries: list[dict[str, object]] = []
+    exit_code = 0
+    try:
+        loaded: Profile | None = load_profile(profile) if profile is not None else None
+        for bag in bags:
+            try:
+                report = validate(
+                    Path(bag),
+                    fast=fast,
+                    completeness_only=completeness_only,
+                    processes=processes,
+                    profile=loaded,
+                )
+            except PreserveError as exc:
+                console.error(str(exc))
+                if not as_json:
+                    click.echo(f"{bag}: unreadable")
+                entries.append(_unreadable(bag, str(exc), exc.exit_code))
+                exit_code = max(exit_code, exc.exit_code)
+                continue
+            _report_lines(console, bag, report)
+            if not as_json:
+                click.echo(f"{bag}: {_verdict(report)}")
+            entries.append(report.to_dict() | {"bag": bag})
+            exit_code = max(exit_code, 0 if report.valid else 1)
+    except PreserveError as exc:
+        console.error(str(exc))
+        exit_code = exc.exit_code
+    except Exception:  # noqa: BLE001 - anything else is a bug: show it, exit 70
+        exit_code = _internal_error(console)
+    if as_json:
+        document = {"software": f"preserve/{__version__}", "exit_code": exit_code, "bags": entries}
+        click.echo(json.dumps(document, ensure_ascii=False))
+    sys.exit(exit_code)
+
+
+def _unreadable(bag: str, message: str, exit_code: int) -> dict[str, object]:
+    """Return the JSON entry of a bag that could not be read at all."""
+    return {
+        "bag": bag,
+        "valid": False,
+        "exit_code": exit_code,
+        "mode": None,
+        "serialization": None,
+        "bagit_version": None,
+        "profile": None,
+        "payload_files": None,
+        "payload_bytes": None,
+        "algorithms": [],
+        "problems": [],
+        "warnings": [],
+        "error": message,
+    }
+
+
+@click.command("info")
+@click.argument("bag", metavar="BAG")
+@_option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.pass_obj
+def info_command(console: Console | None, /, bag: str, as_json: bool) -> None:
+    """Describe BAG: BagIt version, bag-info, Dublin Core, payload, manifests, capture.
+
+    Reads the tag files only; nothing is verified (use `preserve validate`). Exit codes:
+    0 described, 2 not a bag or cannot be read, 70 internal error.
+    """
+    console = console or Console()
+    exit_code = 0
+    try:
+        summary = inspect_bag(Path(bag))
+        if as_json:
+            click.echo(json.dumps(summary.to_dict() | {"bag": bag}, ensure_ascii=False))
+        else:
+            click.echo(summary.text())
+    except PreserveError as exc:
+        console.error(str(exc))
+        exit_code = exc.exit_code
+    except Exception:  # noqa: BLE001 - anything else is a bug: show it, exit 70
+        exit_code = _internal_error(console)
+    sys.exit(exit_code)

@@ -1,0 +1,43 @@
+"""Archivematica's descriptive-metadata import file (`metadata.csv`) for the seed page."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from preserve.metadata.record import Record
+from preserve.metadata.terms import SIMPLE
+
+# hasPart lists every requisite: hundreds of columns describing the page file would say
+# nothing about that file; dc.xml and premis.xml carry the list.
+_LEFT_OUT = frozenset({"hasPart"})
+
+
+def metadata_csv(record: Record, filename: str) -> bytes:
+    """Return `metadata.csv` describing one payload file: a header row and one row, UTF-8.
+
+    `filename` is the file's path inside the bag, `data/` included. Archivematica's manual
+    ("Import metadata", section "Adding metadata to bags") says that in a bag transfer the
+    filename column anticipates the bag's structure: "Material that you add to a bag will
+    always be inside the payload directory, so the filename path must always begin with
+    `data`" (not `objects/`, as in a standard transfer). Archivematica reads the file from
+    `data/metadata/metadata.csv`; the path is the same wherever this file is written.
+
+    The `filename` column comes first; simple elements are `dc.*` columns, refinements
+    `dcterms.*` columns; a term with several values repeats its column, as Archivematica's
+    examples do. No byte order mark: it would become part of the first column's name.
+    """
+    header = ["filename"]
+    row = [filename]
+    for name, values in record.elements:
+        if name in _LEFT_OUT:
+            continue
+        column = f"dc.{name}" if name in SIMPLE else f"dcterms.{name}"
+        for value in values:
+            header.append(column)
+            row.append(value.text)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerow(row)
+    return out.getvalue().encode("utf-8")

@@ -1,0 +1,59 @@
+"""What a capture knows when it describes itself: the facts the metadata records are built from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from preserve.models import LogRecord
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadFile:
+    """One file of the bag's payload that the PREMIS record describes.
+
+    `path` is bag-relative (`data/web/example.com/index.html`); `digests` maps each algorithm
+    (`sha512`) to its hex digest; `url` is the URL the file was captured from, None for files
+    the capture wrote itself.
+    """
+
+    path: str
+    size: int
+    digests: dict[str, str]
+    media_type: str | None
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureFacts:
+    """The facts of one capture: its identity, the seed's response, every URL and file.
+
+    `page` is the seed's bytes as stored when it is HTML (None otherwise); `response_headers`
+    are the seed's final response headers; `records` hold every URL attempted; `files` every
+    payload file under `data/web/` (and `data/warc/`).
+    """
+
+    identifier: str
+    created: datetime
+    software: str
+    requested_url: str
+    final_url: str
+    status: int | None
+    response_headers: tuple[tuple[str, str], ...]
+    media_type: str | None
+    page: bytes | None
+    http_charset: str | None
+    size: int | None
+    records: tuple[LogRecord, ...]
+    files: tuple[PayloadFile, ...]
+    insecure: bool = False
+
+    def seed_path(self) -> str | None:
+        """Return the bag-relative path of the seed page's payload file, if it has one."""
+        for record in self.records:
+            if record.role == "seed" and record.payload_path:
+                return record.payload_path
+        for file in self.files:
+            if file.url in (self.final_url, self.requested_url):
+                return file.path
+        return None

@@ -1,0 +1,144 @@
+"""The one description of a capture that every record is written from: extracted, stated, given."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from preserve.metadata.extract import Extracted
+from preserve.metadata.facts import CaptureFacts
+from preserve.metadata.terms import ORDER, scheme_for
+from preserve.metadata.user import DC_SOURCE, FILE_SOURCE, UserMetadata
+from preserve.metadata.values import Value, clean_text, dcmi_type, media_type, w3cdtf
+
+CAPTURE = "capture"
+# Facts of the capture itself: the user may add to them, never replace them, so the record
+# always says what was captured, when, and under which identifier.
+FACT_TERMS = frozenset({"identifier", "created", "format", "extent", "hasPart", "provenance"})
+_USER_SOURCES = (DC_SOURCE, FILE_SOURCE)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A Dublin Core description: each term with its values, in the order of `terms.ORDER`."""
+
+    elements: tuple[tuple[str, tuple[Value, ...]], ...]
+
+    def get(self, term: str) -> tuple[Value, ...]:
+        """Return the values of `term` (empty if it has none)."""
+        return next((values for name, values in self.elements if name == term), ())
+
+    def first(self, term: str) -> str | None:
+        """Return the first value of `term` as text, or None."""
+        values = self.get(term)
+        return values[0].text if values else None
+
+
+def build_record(
+    facts: CaptureFacts, extracted: Extracted, user: UserMetadata | None = None
+) -> Record:
+    """Return the description of a capture: the user's values over what the page stated.
+
+    The user's values replace the extracted values of a term, except for the capture's own
+    facts (identifier, created, format, extent, hasPart, provenance), which they add to.
+    When the user gives a title, the page's titles are kept as `alternative` (unless the user
+    gives alternatives too). The `provenance` statements say where every value came from.
+    """
+    user = user or UserMetadata()
+    terms: dict[str, list[Value]] = {name: list(values) for name, values in extracted.elements()}
+    for name, values in _capture_values(facts):
+        terms[name] = values
+    for name, given in user.elements:
+        if name in FACT_TERMS:
+            terms[name] = _unique([*terms.get(name, []), *given])
+            continue
+        if name == "title" and "alternative" not in user.terms():
+            kept = [*terms.get("title", []), *terms.get("alternative", [])]
+            titles = {value.text for value in given}
+            terms["alternative"] = _unique(v for v in kept if v.text not in titles)
+        terms[name] = list(given)
+    terms["provenance"] = [*_provenance(facts, terms), *terms.get("provenance", [])]
+    elements = []
+    for name in ORDER:
+        values = _unique(
+            Value(text, value.source, scheme_for(name, text))
+            for value in terms.get(name, [])
+            if (text := clean_text(value.text))
+        )
+        if values:
+            elements.append((name, tuple(values)))
+    return Record(tuple(elements))
+
+
+def _capture_values(facts: CaptureFacts) -> list[tuple[str, list[Value]]]:
+    """Return the terms the capture itself states: identifier, date, type, format, extent, parts."""
+    media = media_type(facts.media_type)
+    out = [
+        ("identifier", [Value(facts.identifier, CAPTURE)]),
+        ("created", [Value(w3cdtf(facts.created), CAPTURE)]),
+        ("type", [Value(dcmi_type(media), CAPTURE)]),
+    ]
+    if media:
+        out.append(("format", [Value(media, "HTTP Content-Type")]))
+    if facts.size is not None:
+        out.append(("extent", [Value(f"{facts.size} bytes", CAPTURE)]))
+    seed = {facts.requested_url, facts.final_url}
+    parts = [
+        Value(record.final_url or record.url, "capture log")
+        for record in facts.records
+        if record.outcome == "captured" and record.role != "seed"
+    ]
+    out.append(("hasPart", [part for part in parts if part.text not in seed]))
+    return out
+
+
+def _provenance(facts: CaptureFacts, terms: dict[str, list[Value]]) -> list[Value]:
+    """Return statements of how the capture was made and where each value came from."""
+    how = f"Captured by {facts.software} at {w3cdtf(facts.created)} from {facts.requested_url}"
+    if facts.final_url != facts.requested_url:
+        how += f", redirected to {facts.final_url}"
+    if facts.status is not None:
+        how += f", HTTP status {facts.status}"
+    statements = [how + "."]
+    others = [record for record in facts.records if record.role != "seed"]
+    if others:
+        counts = dict.fromkeys(("captured", "failed", "skipped"), 0)
+        for record in others:
+            counts[record.outcome] += 1
+        statements.append(
+            "Other resources of the capture: "
+            + ", ".join(f"{count} {outcome}" for outcome, count in counts.items())
+            + " (see data/logs/capture-log.jsonl)."
+        )
+    if facts.insecure:
+        statements.append("TLS certificates were not verified (--insecure).")
+    stated = []
+    given = []
+    for name in ORDER:
+        values = terms.get(name, [])
+        sources = _unique_text(v.source for v in values if v.source not in _USER_SOURCES)
+        if sources and name not in ("identifier", "created", "type", "extent", "hasPart"):
+            stated.append(f"{name} from {' and '.join(sources)}")
+        users = _unique_text(v.source for v in values if v.source in _USER_SOURCES)
+        if users:
+            given.append(f"{name} ({' and '.join(users)})")
+    if stated:
+        statements.append("Values stated by the page or its server: " + "; ".join(stated) + ".")
+    if given:
+        statements.append("Values supplied by the user: " + ", ".join(given) + ".")
+    return [Value(text, CAPTURE) for text in statements]
+
+
+def _unique(values: Iterable[Value]) -> list[Value]:
+    """Return `values` without repeats of the same text, first kept."""
+    seen: set[str] = set()
+    out = []
+    for value in values:
+        if value.text not in seen:
+            seen.add(value.text)
+            out.append(value)
+    return out
+
+
+def _unique_text(texts: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(texts))

@@ -1,0 +1,181 @@
+"""User metadata: `--dc ELEMENT=VALUE` pairs and a `--metadata FILE` (JSON), checked and cleaned."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema  # type: ignore[import-untyped]
+
+from preserve.errors import BadInput
+from preserve.metadata.terms import DATE_TERMS, ORDER, term_name
+from preserve.metadata.values import Value, clean_text, language_tag, parse_date
+
+SCHEMA_ID = "https://github.com/preserve-archive/preserve/blob/main/schemas/metadata.schema.json"
+DC_SOURCE = "--dc"
+FILE_SOURCE = "--metadata"
+_W3CDTF_PATTERN = (
+    r"^\d{4}(-\d{2}(-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2}))?)?)?$"
+)
+_LANGUAGE_PATTERN = r"^([A-Za-z]{2,8}|[xXiI])([-_][A-Za-z0-9]{1,8})*$"
+
+
+def _values_schema(pattern: str | None = None, what: str | None = None) -> dict[str, object]:
+    one: dict[str, object] = {"type": "string", "pattern": pattern or r"\S"}
+    if what:
+        one["description"] = what
+    return {"oneOf": [one, {"type": "array", "items": one, "minItems": 1}]}
+
+
+def _term_schema(term: str) -> dict[str, object]:
+    if term in DATE_TERMS - {"date"}:
+        return _values_schema(_W3CDTF_PATTERN, "W3CDTF: YYYY, YYYY-MM, YYYY-MM-DD or a date-time")
+    if term == "language":
+        return _values_schema(_LANGUAGE_PATTERN, "a BCP 47 language tag, e.g. en-GB")
+    return _values_schema()
+
+
+SCHEMA: dict[str, object] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": SCHEMA_ID,
+    "title": "preserve --metadata file",
+    "description": (
+        "Dublin Core values that override or add to what preserve extracts from a page. "
+        "Each key is a DCMI Metadata Term (title, creator, issued, hasPart, ...); each value "
+        "is a non-empty string or a list of them."
+    ),
+    "type": "object",
+    "propertyNames": {"enum": ["$schema", *ORDER]},
+    "properties": {"$schema": {"type": "string"}, **{t: _term_schema(t) for t in ORDER}},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UserMetadata:
+    """The values the user gave, term by term; each Value's source is `--dc` or `--metadata`."""
+
+    elements: tuple[tuple[str, tuple[Value, ...]], ...] = ()
+
+    def get(self, term: str) -> tuple[Value, ...]:
+        """Return the user's values for `term` (empty when the user gave none)."""
+        return next((values for name, values in self.elements if name == term), ())
+
+    def terms(self) -> tuple[str, ...]:
+        """Return the terms the user gave values for, in the order given."""
+        return tuple(name for name, _ in self.elements)
+
+
+def parse_user_metadata(dc_pairs: Sequence[str], metadata_file: Path | None) -> UserMetadata:
+    """Return the user's metadata from `--dc ELEMENT=VALUE` pairs and a `--metadata` file.
+
+    A term given with `--dc` replaces that term's values from the file; repeated `--dc` of one
+    term add values. Raises BadInput (exit 2) naming the pair or the field that is wrong: an
+    unknown term, an empty value, a date that is not W3CDTF, a malformed language tag, a file
+    that cannot be read or does not match `schemas/metadata.schema.json`.
+    """
+    merged: dict[str, list[Value]] = {}
+    if metadata_file is not None:
+        for term, texts in _read_file(metadata_file).items():
+            where = f"--metadata {metadata_file}: field {term!r}"
+            merged[term] = [Value(_checked(term, text, where), FILE_SOURCE) for text in texts]
+    from_dc: dict[str, list[Value]] = {}
+    for pair in dc_pairs:
+        name, separator, text = pair.partition("=")
+        if not separator:
+            raise BadInput(f"--dc {pair!r}: expected ELEMENT=VALUE", hint="e.g. --dc title=…")
+        found = term_name(name)
+        if found is None:
+            raise BadInput(
+                f"--dc {pair!r}: {name.strip()!r} is not a Dublin Core element or DC term",
+                hint="use a DCMI term name such as title, creator, issued, hasPart",
+            )
+        value = _checked(found, text, f"--dc {pair!r}")
+        from_dc.setdefault(found, []).append(Value(value, DC_SOURCE))
+    merged.update(from_dc)
+    ordered = sorted(merged.items(), key=lambda item: ORDER.index(item[0]))
+    return UserMetadata(tuple((term, tuple(values)) for term, values in ordered))
+
+
+def _read_file(path: Path) -> dict[str, list[str]]:
+    """Return the terms and values of a --metadata file, checked against SCHEMA."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"cannot read --metadata {path}: {exc.strerror or exc}") from exc
+    try:
+        document = json.loads(raw.decode("utf-8-sig"), object_pairs_hook=_no_duplicates)
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"--metadata {path}: not UTF-8 text ({exc.reason})") from exc
+    except json.JSONDecodeError as exc:
+        raise BadInput(
+            f"--metadata {path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except _DuplicateKey as exc:
+        raise BadInput(f"--metadata {path}: field {exc.args[0]!r} is given twice") from exc
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    if error is not None:
+        raise BadInput(f"--metadata {path}: {_describe(error)}", hint="see schemas/README.md")
+    assert isinstance(document, dict)
+    return {
+        term: [value] if isinstance(value, str) else list(value)
+        for term, value in document.items()
+        if term != "$schema"
+    }
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    """Return a validation error as a sentence that names the field at fault."""
+    if "propertyNames" in error.absolute_schema_path:
+        return f"field {error.instance!r} is not a DCMI term (such as title, creator, issued)"
+    path = list(error.absolute_path)
+    if not path:
+        return "the file must hold one JSON object of DCMI terms"
+    field = path[0]
+    instance = error.instance
+    if isinstance(instance, str) and not instance.strip():
+        problem = "is empty"
+    elif isinstance(instance, str):
+        problem = f"{instance!r} does not match {error.schema.get('description') or 'its format'}"
+    elif instance == []:
+        problem = "is an empty list"
+    else:
+        problem = "must be a non-empty string or a list of them"
+    return f"field {field!r} {problem}"
+
+
+def _checked(term: str, text: str, where: str) -> str:
+    """Return a user's value cleaned (and normalised for dates and languages), or raise."""
+    value = clean_text(text)
+    if not value:
+        raise BadInput(f"{where}: the value is empty")
+    if term == "language":
+        tag = language_tag(value)
+        if tag is None:
+            raise BadInput(f"{where}: {value!r} is not a BCP 47 language tag (such as en-GB)")
+        return tag
+    if term in DATE_TERMS:
+        parsed = parse_date(value)
+        if parsed is not None and ("T" in parsed or ":" not in value):
+            return parsed
+        if term != "date":
+            raise BadInput(
+                f"{where}: {value!r} is not a W3CDTF date "
+                "(YYYY, YYYY-MM, YYYY-MM-DD or a date-time with a time zone)"
+            )
+    return value
