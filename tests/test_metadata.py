@@ -45,7 +45,7 @@ from preserve.metadata import (
     build_metadata,
     parse_user_metadata,
 )
-from preserve.metadata.dc import NSMAP, CaptureDescription, dc_xml, dcmi_type
+from preserve.metadata.dc import NSMAP, dcmi_type
 from preserve.metadata.user import SCHEMA, SCHEMA_ID
 from preserve.metadata.values import is_uri
 from preserve.models import CaptureOptions, CaptureResult, LogRecord
@@ -69,43 +69,6 @@ def qualified_dc() -> Iterator[etree.XMLSchema]:
             os.environ.pop("XML_CATALOG_FILES", None)
         else:
             os.environ["XML_CATALOG_FILES"] = previous
-
-
-def describe(title: str | None, media_type: str | None = "text/html; charset=utf-8") -> bytes:
-    return dc_xml(
-        CaptureDescription(
-            identifier="urn:uuid:0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
-            source="http://example.com/news/",
-            created=datetime(2001, 10, 15, 9, 30, tzinfo=UTC),
-            media_type=media_type,
-            title=title,
-        )
-    )
-
-
-def test_record_validates_and_states_the_capture(qualified_dc: etree.XMLSchema) -> None:
-    document = etree.fromstring(describe("MQM \u2013 News\x0b and\n Statements"))
-    qualified_dc.assertValid(document)
-    values = {child.tag.removeprefix(DCTERMS): child.text for child in document}
-    assert values == {
-        "title": "MQM \u2013 News and Statements",
-        "identifier": "urn:uuid:0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
-        "source": "http://example.com/news/",
-        "created": "2001-10-15T09:30:00Z",
-        "format": "text/html",
-        "type": "Text",
-    }
-
-
-def test_record_without_title_or_type_still_validates(qualified_dc: etree.XMLSchema) -> None:
-    document = etree.fromstring(describe(None, None))
-    qualified_dc.assertValid(document)
-    assert [child.tag.removeprefix(DCTERMS) for child in document] == [
-        "identifier",
-        "source",
-        "created",
-        "type",
-    ]
 
 
 def test_captured_bag_record_validates(qualified_dc: etree.XMLSchema, tmp_path: Path) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from lxml import etree
 
 from preserve.metadata.record import Record
@@ -17,7 +14,7 @@ NSMAP = {"dc": DC, "dcterms": DCTERMS, "xsi": XSI}
 # Where DCMI publishes the container schema; the tests resolve it offline through a catalog.
 QUALIFIED_DC_XSD = "http://dublincore.org/schemas/xmls/qdc/2008/02/11/qualifieddc.xsd"
 
-__all__ = ["CaptureDescription", "dc_xml", "dcmi_type", "qualified_dc", "w3cdtf", "xml_text"]
+__all__ = ["dcmi_type", "qualified_dc", "w3cdtf", "xml_text"]
 
 
 def xml_text(value: str) -> str:
@@ -44,38 +41,3 @@ def qualified_dc(record: Record) -> bytes:
 
 def _serialise(root: etree._Element) -> bytes:
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureDescription:
-    """The few facts of a capture the minimal record states (superseded by `qualified_dc`)."""
-
-    identifier: str
-    source: str
-    created: datetime
-    media_type: str | None
-    title: str | None = None
-
-
-def dc_xml(desc: CaptureDescription) -> bytes:
-    """Return the minimal qualified DC record of a capture as UTF-8 XML."""
-    root = etree.Element("qualifieddc", nsmap=NSMAP)
-
-    def add(name: str, value: str, scheme: str | None = None) -> None:
-        text = xml_text(value)
-        if not text:
-            return
-        element = etree.SubElement(root, f"{{{DCTERMS}}}{name}")
-        element.text = text
-        if scheme is not None:
-            element.set(f"{{{XSI}}}type", f"dcterms:{scheme}")
-
-    if desc.title:
-        add("title", desc.title)
-    add("identifier", desc.identifier, "URI")
-    add("source", desc.source, "URI")
-    add("created", w3cdtf(desc.created), "W3CDTF")
-    if desc.media_type:
-        add("format", desc.media_type.split(";")[0].strip().lower(), "IMT")
-    add("type", dcmi_type(desc.media_type), "DCMIType")
-    return _serialise(root)
