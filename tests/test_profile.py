@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from preserve.bag.inspect import inspect_bag
 from preserve.bag.profile import (
     CAPTURE_PAYLOAD_PATHS,
     OWN_PROFILE_IDENTIFIER,
@@ -18,7 +19,10 @@ from preserve.bag.profile import (
 )
 from preserve.bag.serialize import serialize_bag
 from preserve.bag.validate import validate
+from preserve.crawl import capture
 from preserve.errors import BadInput
+from preserve.models import BagInfo, CaptureOptions
+from tests.conftest import Server
 from tests.test_validate import bagit_valid, build_bag, default_fields, found, retag
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,6 +97,20 @@ def test_every_bag_we_make_conforms_to_our_profile(
     assert bagit_valid(bag)
     for fmt in ("zip", "tar", "tar.gz"):
         assert validate(serialize_bag(bag, fmt).path, profile=OWN).valid
+
+
+@pytest.mark.parametrize("checksums", [("sha512", "sha256"), ("sha512", "sha256", "md5")])
+def test_a_real_capture_conforms_to_our_profile(
+    site: Server, tmp_path: Path, checksums: tuple[str, ...]
+) -> None:
+    options = CaptureOptions(checksums=checksums, bag_info=BagInfo(source_organization="Archive"))
+    result = capture(site.url("/index.html"), tmp_path / "bags", options)
+    report = validate(result.bag_path, profile=OWN, processes=1)
+    assert (report.problems, report.warnings) == ((), ())
+    assert bagit_valid(result.bag_path)
+    assert inspect_bag(result.bag_path).profile_identifiers == [OWN_PROFILE_IDENTIFIER]
+    zipped = serialize_bag(result.bag_path, "zip")
+    assert validate(zipped.path, profile=OWN).valid
 
 
 def test_a_bag_lacking_a_required_tag_fails_naming_it(tmp_path: Path) -> None:

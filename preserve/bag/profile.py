@@ -39,26 +39,15 @@ _OPTIONS = {
     "contact-phone": "--contact-phone",
     "organization-address": "--organization-address",
 }
-_KNOWN_KEYS = frozenset(
-    {
-        "BagIt-Profile-Info",
-        "Bag-Info",
-        "Manifests-Required",
-        "Manifests-Allowed",
-        "Allow-Fetch.txt",
-        "Fetch.txt-Required",
-        "Data-Empty",
-        "Serialization",
-        "Accept-Serialization",
-        "Accept-BagIt-Version",
-        "Tag-Manifests-Required",
-        "Tag-Manifests-Allowed",
-        "Tag-Files-Required",
-        "Tag-Files-Allowed",
-        "Payload-Files-Required",
-        "Payload-Files-Allowed",
-    }
-)
+# fmt: off
+_KNOWN_KEYS = frozenset({
+    "BagIt-Profile-Info", "Bag-Info", "Manifests-Required", "Manifests-Allowed",
+    "Allow-Fetch.txt", "Fetch.txt-Required", "Data-Empty", "Serialization",
+    "Accept-Serialization", "Accept-BagIt-Version", "Tag-Manifests-Required",
+    "Tag-Manifests-Allowed", "Tag-Files-Required", "Tag-Files-Allowed",
+    "Payload-Files-Required", "Payload-Files-Allowed",
+})
+# fmt: on
 _RULE_KEYS = frozenset({"required", "values", "repeatable", "description", "recommended"})
 
 

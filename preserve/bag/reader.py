@@ -16,36 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+# fmt: off
 ProblemKind = Literal[
-    "not-a-bag",
-    "bad-declaration",
-    "bad-tag-file",
-    "bad-manifest",
-    "no-manifest",
-    "unsupported-algorithm",
-    "duplicate-entry",
-    "unsafe-path",
-    "bad-path-encoding",
-    "special-file",
-    "missing",
-    "unexpected",
-    "not-in-manifest",
-    "checksum-mismatch",
-    "oxum-mismatch",
-    "no-payload-oxum",
-    "not-fetched",
-    "bad-fetch",
-    "unreadable",
-    "bad-archive",
+    # Problems: the bag is invalid.
+    "not-a-bag", "bad-declaration", "bad-tag-file", "bad-manifest", "no-manifest",
+    "unsupported-algorithm", "duplicate-entry", "unsafe-path", "bad-path-encoding",
+    "special-file", "missing", "unexpected", "not-in-manifest", "checksum-mismatch",
+    "oxum-mismatch", "no-payload-oxum", "not-fetched", "bad-fetch", "unreadable", "bad-archive",
     "profile",
-    "old-version",
-    "md5sum-star",
-    "dot-slash",
-    "case-twins",
-    "normalization-twins",
-    "system-file",
-    "archive-name",
+    # Warnings only (duplicate-entry, no-payload-oxum and profile can be either).
+    "old-version", "md5sum-star", "dot-slash", "case-twins", "normalization-twins",
+    "system-file", "archive-name",
 ]
+# fmt: on
 """Every kind of problem or warning a validation can report (README, "Validating bags")."""
 
 Version = tuple[int, int]

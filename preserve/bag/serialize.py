@@ -8,6 +8,7 @@ copies of their target, so extraction never creates a link a later entry could f
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gzip
 import hashlib
@@ -50,30 +51,8 @@ MEDIA_TYPES: dict[str, tuple[str, ...]] = {
 _CHUNK = 1 << 20
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # Compressing these again costs time and saves nothing.
-_COMPRESSED = frozenset(
-    [
-        ".gz",
-        ".tgz",
-        ".zip",
-        ".bz2",
-        ".xz",
-        ".zst",
-        ".br",
-        ".png",
-        ".jpg",
-        ".jpeg",
-        ".gif",
-        ".webp",
-        ".avif",
-        ".mp3",
-        ".mp4",
-        ".m4a",
-        ".webm",
-        ".ogg",
-        ".woff",
-        ".woff2",
-        ".pdf",
-    ]
+_COMPRESSED = re.compile(
+    r"\.(t?gz|zip|bz2|xz|zst|br|png|jpe?g|gif|webp|avif|mp[34]|m4a|webm|ogg|woff2?|pdf)$", re.I
 )
 _NO_HARD_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK})
 _ARCHIVE_ERRORS = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)
@@ -167,7 +146,7 @@ def _write_zip(handle: IO[bytes], name: str, entries: list[tuple[str, Path]]) ->
                 continue
             info = zipfile.ZipInfo(arcname, date_time=moment)
             info.external_attr = (stat.S_IFREG | (status.st_mode & 0o777)) << 16
-            stored = path.suffix.lower() in _COMPRESSED
+            stored = _COMPRESSED.search(path.name) is not None
             info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             info.file_size = status.st_size
             with path.open("rb") as source, archive.open(info, "w") as sink:
@@ -223,16 +202,12 @@ def _publish(temporary: Path, target: Path) -> None:
         except FileExistsError as taken:
             raise PackagingFailed(f"{target} already exists") from taken
         temporary.replace(target)
-    try:
+    with contextlib.suppress(OSError):
         fd = os.open(target.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +259,7 @@ class Archive:
     members: dict[str, Member] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    tar_entries: dict[str, tarfile.TarInfo] = field(default_factory=dict)
 
     def __enter__(self) -> Archive:
         """Return this archive, to be closed on leaving the block."""
@@ -304,7 +280,8 @@ class Archive:
             if isinstance(self.handle, zipfile.ZipFile):
                 stream: IO[bytes] | None = self.handle.open(source)
             else:
-                stream = self.handle.extractfile(source)
+                # By TarInfo, not by name: finding a member by name scans them all.
+                stream = self.handle.extractfile(self.tar_entries[source])
             if stream is None:
                 raise BadInput(f"{self.path}: entry {printable(source)} has no content")
             with stream:
@@ -329,7 +306,8 @@ class Archive:
             raise BadInput(f"{self.path} is not safe to extract")
         root = destination / self.top
         root.mkdir()
-        for member in sorted(self.members.values(), key=lambda m: m.path):
+        # In archive order: going back in a gzip stream means decompressing it from the start.
+        for member in self.members.values():
             target = root.joinpath(*member.path.split("/"))
             try:
                 if member.kind == "dir":
@@ -367,7 +345,8 @@ def open_archive(path: Path) -> Archive:
             raws = [_zip_raw(zipped, info) for info in zipped.infolist()]
         else:
             handle = tarfile.open(path, "r:gz" if fmt == "tar.gz" else "r:")  # noqa: SIM115
-            raws = [_tar_raw(info) for info in handle.getmembers()]
+            infos = handle.getmembers()
+            raws = [_tar_raw(info) for info in infos]
     except (*_ARCHIVE_ERRORS, OSError) as exc:
         if handle is not None:
             handle.close()
@@ -375,6 +354,8 @@ def open_archive(path: Path) -> Archive:
             f"{path} is not a readable {fmt} archive (damaged or truncated): {exc}"
         ) from exc
     archive = Archive(path, fmt, handle)
+    if isinstance(handle, tarfile.TarFile):
+        archive.tar_entries = {info.name: info for info in infos}
     _scan(archive, raws)
     return archive
 

@@ -121,7 +121,14 @@ def validate(
         raise BadInput(f"{path}: no such file or folder")
     with open_archive(path) as archive:
         if archive.problems:
-            return ValidationReport(path, mode, tuple(archive.problems), tuple(archive.warnings))
+            return ValidationReport(
+                path,
+                mode,
+                tuple(archive.problems),
+                tuple(archive.warnings),
+                serialization=archive.format,
+                profile=profile.identifier if profile is not None else None,
+            )
         with tempfile.TemporaryDirectory(prefix="preserve-validate-") as scratch:
             root = archive.extract(Path(scratch))
             return _validate_folder(
