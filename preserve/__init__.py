@@ -12,6 +12,8 @@ The command line is a thin layer over this API:
 from __future__ import annotations
 
 from preserve._version import __version__
+from preserve.bag.reader import Problem
+from preserve.bag.validate import ValidationReport, validate
 from preserve.crawl import capture
 from preserve.errors import (
     BadInput,
@@ -35,7 +37,10 @@ __all__ = [
     "LogRecord",
     "PackagingFailed",
     "PreserveError",
+    "Problem",
     "SomeSeedsFailed",
+    "ValidationReport",
     "__version__",
     "capture",
+    "validate",
 ]
