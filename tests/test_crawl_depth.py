@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import bagit
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
@@ -19,7 +20,7 @@ import preserve
 from preserve.cli import main
 from preserve.models import CaptureResult, LogRecord
 
-from .conftest import EXAMPLE_SITE, Server, serve
+from .conftest import EXAMPLE_SITE, ROOT, Server, serve
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 GIF = {"Content-Type": "image/gif"}
@@ -131,9 +132,62 @@ def test_max_pages_is_honoured_and_says_what_was_left_out(site: Server, tmp_path
     # Media are not pages: the video is still taken.
     assert records[site.url("/media/video-clip.mpg")].outcome == "captured"
     log = (result.bag_path / "data/logs/capture-log.jsonl").read_text(encoding="utf-8")
-    skipped = [json.loads(line) for line in log.splitlines() if '"skipped"' in line]
+    entries = [json.loads(line) for line in log.splitlines()]
+    schema = json.loads((ROOT / "schemas/capture-log.schema.json").read_text(encoding="utf-8"))
+    for entry in entries:
+        jsonschema.validate(entry, schema)
+    skipped = [entry for entry in entries if entry["outcome"] == "skipped"]
     assert {entry["url"] for entry in skipped} == set(left_out)
     assert all(entry["reason"] == "limit" for entry in skipped)
+
+
+def test_max_bytes_and_max_requisites_say_which_limit(http: Server, tmp_path: Path) -> None:
+    http.route("/", body=b'<img src="/1.gif"><img src="/2.gif"><img src="/3.gif">', headers=HTML)
+    for name in ("1", "2", "3"):
+        http.route(f"/{name}.gif", body=b"GIF89a" + b"x" * 100, headers=GIF)
+    options = preserve.CaptureOptions(max_requisites=2)
+    records = by_url(preserve.capture(http.url("/"), tmp_path / "a", options))
+    assert (records[http.url("/3.gif")].reason, records[http.url("/3.gif")].error) == (
+        "limit",
+        "--max-requisites 2 reached for its page",
+    )
+    options = preserve.CaptureOptions(max_bytes=10)
+    records = by_url(preserve.capture(http.url("/"), tmp_path / "b", options))
+    for name in ("1", "2", "3"):
+        record = records[http.url(f"/{name}.gif")]
+        assert (record.outcome, record.error) == ("skipped", "--max-bytes 10 reached")
+
+
+def test_a_local_capture_follows_links_inside_its_folder(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "sub").mkdir(parents=True)
+    (site / "index.html").write_text(
+        '<a href="sub/next.html">n</a><a href="../outside.html">o</a><a href="song.mp3">s</a>',
+        encoding="utf-8",
+    )
+    (site / "sub" / "next.html").write_text('<img src="pic.gif">', encoding="utf-8")
+    (site / "sub" / "pic.gif").write_bytes(b"GIF89a")
+    (site / "song.mp3").write_bytes(b"ID3")
+    (tmp_path / "outside.html").write_text("secret", encoding="utf-8")
+    options = preserve.CaptureOptions(depth=1)
+    result = preserve.capture(str(site / "index.html"), tmp_path / "out", options)
+    records = by_url(result)
+    assert (records["file:sub/next.html"].role, records["file:sub/next.html"].outcome) == (
+        "page",
+        "captured",
+    )
+    assert records["file:sub/pic.gif"].outcome == "captured"
+    assert (records["file:song.mp3"].role, records["file:song.mp3"].outcome) == (
+        "media",
+        "captured",
+    )
+    outside = next(r for r in result.records if "outside" in r.url)
+    assert outside.outcome == "failed"
+    assert not any(
+        "secret" in p.read_text("latin-1")
+        for p in (result.bag_path / "data/web").rglob("*")
+        if p.is_file()
+    )
 
 
 def test_cli_reports_what_depth_limits_and_exclusions_left_out(
