@@ -364,6 +364,39 @@ def _read_url_list(source: str) -> list[str]:
     metavar="LABEL=VALUE",
     help="Extra bag-info field, in the order given; repeatable.",
 )
+@_option(
+    "--dc",
+    "dc",
+    multiple=True,
+    type=LineListType(),
+    metavar="ELEMENT=VALUE",
+    help="Dublin Core value that wins over what the page states; repeatable.",
+)
+@_option(
+    "--metadata",
+    "metadata_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="JSON file of Dublin Core terms (schemas/metadata.schema.json); wins over the page.",
+)
+@_option(
+    "--metadata-location",
+    type=click.Choice(["payload", "tag"]),
+    default="payload",
+    show_default=True,
+    help="Write the metadata records in data/metadata/ or in a metadata/ tag folder.",
+)
+@_option(
+    "--profile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="BagIt Profile the bags must meet; the options are checked before fetching.",
+)
+@_option(
+    "--serialize",
+    type=click.Choice(["zip", "tar", "tar.gz"]),
+    help="Write each bag as one file (a single top folder named after the bag).",
+)
 @click.pass_obj
 def capture_command(console: Console, /, urls: tuple[str, ...], **opts: Any) -> None:
     """Capture each URL (or local HTML file) with its requisites into a new bag.
@@ -406,6 +439,11 @@ def _options(opts: dict[str, Any], single: bool) -> CaptureOptions:
         strict=opts["strict"],
         name=opts["name"],
         bag_info=info,
+        dc=tuple(opts["dc"]),
+        metadata_file=opts["metadata_file"],
+        metadata_location=opts["metadata_location"],
+        profile=opts["profile"],
+        serialize=opts["serialize"],
         depth=opts["depth"],
         scope=opts["scope"],
         include=tuple(opts["include"]),

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from preserve.bag import PayloadWriter, Staging, clean_stale
+from preserve.bag.serialize import serialize_bag
 from preserve.discover import find_css_links, find_html_links
 from preserve.errors import FetchFailed, PackagingFailed
 from preserve.fetch import Cancelled, Fetcher, copy_local_file
@@ -32,7 +33,7 @@ from preserve.models import (
     Role,
     SkipReason,
 )
-from preserve.package import SeedOutcome, finish_bag
+from preserve.package import SeedOutcome, finish_bag, profile_identifiers
 from preserve.seeds import Seed, default_bag_name, parse_seed, validate_options
 from preserve.urls import is_web_url
 
@@ -379,6 +380,7 @@ def capture(
     validate_options(options)
     seed = parse_seed(url)
     user = parse_user_metadata(options.dc, options.metadata_file)
+    profiles = profile_identifiers(options)
     now = (clock or (lambda: datetime.now(UTC)))()
     capture_id = (new_id or uuid.uuid4)()
     name = options.name or default_bag_name(seed, now, capture_id)
@@ -388,7 +390,7 @@ def capture(
         run = _Capture(seed, options, staging, observer)
         run.run()
         records = tuple(run.records[k] for k in sorted(run.records))
-        missing = [r for r in records if r.outcome == "failed"]
+        missing = [r for r in records if r.outcome == "failed" and r.role in ("requisite", "frame")]
         if options.strict and missing:
             raise FetchFailed(
                 f"{len(missing)} requisite(s) missing under --strict, first: "
@@ -403,9 +405,15 @@ def capture(
             created=now,
             capture_id=capture_id,
             user=user,
+            profiles=profiles,
         )
         payload_bytes = run.writer.total_bytes
-        bag_path = staging.commit(name)
+        sha256 = None
+        if options.serialize is None:
+            bag_path = staging.commit(name)
+        else:
+            written = serialize_bag(staging.bag_dir, options.serialize, name=name, output=output)
+            bag_path, sha256 = written.path, written.sha256
     return CaptureResult(
         seed=run.display(seed.url),
         bag_path=bag_path,
@@ -414,4 +422,5 @@ def capture(
         records=records,
         payload_bytes=payload_bytes,
         seconds=time.monotonic() - started,
+        sha256=sha256,
     )

@@ -157,6 +157,8 @@ class CaptureOptions:
     dc: tuple[str, ...] = ()
     metadata_file: Path | None = None
     metadata_location: Literal["payload", "tag"] = "payload"
+    profile: Path | None = None
+    serialize: Literal["zip", "tar", "tar.gz"] | None = None
     depth: int = 0
     scope: Literal["page", "host", "domain", "prefix"] = "host"
     include: tuple[str, ...] = ()
@@ -203,6 +205,8 @@ class CaptureResult:
     records: tuple[LogRecord, ...]
     payload_bytes: int
     seconds: float
+    sha256: str | None = None
+    """SHA-256 of the serialised bag file, when the bag was written as one file."""
 
     def count(self, *, role: Role | None = None, outcome: Outcome | None = None) -> int:
         """Return how many URLs had the given role and outcome (None matches any)."""

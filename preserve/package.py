@@ -10,7 +10,8 @@ from pathlib import Path
 
 from preserve._version import __version__
 from preserve.bag import PayloadWriter
-from preserve.errors import PackagingFailed
+from preserve.bag.profile import check_capture_options, load_profile
+from preserve.errors import BadInput, PackagingFailed
 from preserve.metadata import (
     CaptureFacts,
     MetadataRecords,
@@ -26,6 +27,7 @@ PROFILE_IDENTIFIER = (
 )
 """The BagIt-Profile-Identifier of every bag preserve makes: `schemas/bagit-profile.json`."""
 
+METADATA_FILES = ("dc.xml", "oai_dc.xml", "premis.xml", "metadata.csv")
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # Pages larger than this are stored but not read for metadata: the parser holds them whole.
 PARSE_LIMIT = 32 * 1024 * 1024
@@ -123,6 +125,7 @@ def finish_bag(
     created: datetime,
     capture_id: uuid.UUID,
     user: UserMetadata | None,
+    profiles: Sequence[str] = (PROFILE_IDENTIFIER,),
 ) -> MetadataRecords:
     """Write the logs, the metadata records and the tag files; return the metadata written.
 
@@ -149,7 +152,7 @@ def finish_bag(
             writer.write_bytes(f"data/metadata/{name}", data)
     try:
         writer.finish(
-            bag_info_fields(options, metadata, identifier, seed.requested_url, created),
+            bag_info_fields(options, metadata, identifier, seed.requested_url, created, profiles),
             tag_files=tag_files,
         )
     except OSError as exc:
@@ -163,6 +166,7 @@ def bag_info_fields(
     identifier: str,
     seed_url: str,
     created: datetime,
+    profiles: Sequence[str] = (PROFILE_IDENTIFIER,),
 ) -> list[tuple[str, str]]:
     """Return bag-info's fields in the order of the product contract.
 
@@ -179,7 +183,7 @@ def bag_info_fields(
     ]
     if "Internal-Sender-Description" in mirrored:
         fields.append(("Internal-Sender-Description", mirrored["Internal-Sender-Description"]))
-    fields.append(("BagIt-Profile-Identifier", PROFILE_IDENTIFIER))
+    fields += [("BagIt-Profile-Identifier", profile) for profile in profiles]
     info = options.bag_info
     for label, value in (
         ("Source-Organization", info.source_organization),
@@ -193,6 +197,58 @@ def bag_info_fields(
     fields += [(k, v) for k, v in metadata.bag_info if k != "Internal-Sender-Description"]
     fields.extend(info.extra)
     return fields
+
+
+OWN_LABELS = (
+    "Bagging-Date",
+    "Payload-Oxum",
+    "Bag-Size",
+    "Bag-Software-Agent",
+    "External-Identifier",
+    "Internal-Sender-Identifier",
+)
+
+
+def profile_identifiers(options: CaptureOptions) -> list[str]:
+    """Return the BagIt-Profile-Identifier values the capture's bag will declare.
+
+    preserve's own profile requires sha512 and sha256 manifests, so a bag without both does
+    not declare it. With `options.profile`, the options are checked against that profile
+    first. Raises BadInput, with every reason, when they do not meet it.
+    """
+    identifiers = []
+    if {"sha512", "sha256"} <= set(options.checksums):
+        identifiers.append(PROFILE_IDENTIFIER)
+    if options.profile is None:
+        return identifiers
+    profile = load_profile(options.profile)
+    info = options.bag_info
+    given: list[str | tuple[str, str]] = list(OWN_LABELS)
+    for label, value in (
+        ("Source-Organization", info.source_organization),
+        ("Contact-Name", info.contact_name),
+        ("Contact-Email", info.contact_email),
+        ("Contact-Phone", info.contact_phone),
+        ("Organization-Address", info.organization_address),
+    ):
+        if value:
+            given.append((label, value))
+    given += list(info.extra)
+    tag_files = (
+        [f"metadata/{name}" for name in METADATA_FILES]
+        if options.metadata_location == "tag"
+        else []
+    )
+    problems = check_capture_options(
+        profile, options.checksums, given, options.serialize, tag_files=tag_files
+    )
+    if problems:
+        raise BadInput(
+            f"the options do not meet the profile {profile.identifier}: " + "; ".join(problems)
+        )
+    if profile.identifier not in identifiers:
+        identifiers.append(profile.identifier)
+    return identifiers
 
 
 def _tsv(text: str) -> str:

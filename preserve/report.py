@@ -59,11 +59,11 @@ def result_dict(result: CaptureResult) -> dict[str, Any]:
         if r.outcome == "failed"
     ]
     skipped = [
-        {"url": r.url, "role": r.role, "reason": r.reason}
+        {"url": r.url, "role": r.role, "reason": r.reason, "detail": r.error}
         for r in result.records
         if r.outcome == "skipped"
     ]
-    return {
+    document: dict[str, Any] = {
         "seed": result.seed,
         "ok": True,
         "bag": str(result.bag_path),
@@ -76,11 +76,19 @@ def result_dict(result: CaptureResult) -> dict[str, Any]:
             "failed": result.count(role="requisite", outcome="failed"),
             "skipped": result.count(role="requisite", outcome="skipped"),
         },
+        "media": {
+            "captured": result.count(role="media", outcome="captured"),
+            "failed": result.count(role="media", outcome="failed"),
+            "skipped": result.count(role="media", outcome="skipped"),
+        },
         "payload_bytes": result.payload_bytes,
         "seconds": round(result.seconds, 3),
         "failed": missing,
         "skipped": skipped,
     }
+    if result.sha256 is not None:
+        document["sha256"] = result.sha256
+    return document
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +123,20 @@ def summary_text(result: CaptureResult) -> str:
     req_skipped = result.count(role="requisite", outcome="skipped")
     pages = result.count(role="seed") + result.count(role="page", outcome="captured")
     frames = result.count(role="frame", outcome="captured")
-    lines = [
-        f"bag: {result.bag_path}",
+    media = result.count(role="media", outcome="captured")
+    left_out = result.count(outcome="skipped")
+    lines = [f"bag: {result.bag_path}"]
+    if result.sha256 is not None:
+        lines.append(f"  sha256 {result.sha256}")
+    lines += [
         f"  pages {pages}, frames {frames}, requisites {req_ok} captured, "
         f"{req_failed} failed, {req_skipped} skipped",
+        f"  linked media {media}, URLs left out {left_out} (see the capture log)"
+        if media or left_out
+        else "",
         f"  {result.payload_bytes:,} bytes in {result.seconds:.1f} s",
     ]
+    lines = [line for line in lines if line]
     lines += [
         f"  failed: {r.url} ({r.error or r.status})"
         for r in result.records
