@@ -236,7 +236,15 @@ class Fetcher:
         self._lock = threading.Lock()
         self._host_slots: dict[str, threading.BoundedSemaphore] = {}
         self._host_last: dict[str, float] = {}
+        # A host that answered 429 or 503 with Retry-After gets no request before this time.
+        self._host_not_before: dict[str, float] = {}
         self.session = self._make_session()
+        self._verify: bool | str | None = None
+        if options.insecure:
+            self._verify = False
+        elif options.ca_bundle is not None:
+            self._verify = str(options.ca_bundle)
+        self._proxies = {"http": options.proxy, "https": options.proxy} if options.proxy else None
 
     def _make_session(self) -> requests.Session:
         opts = self.options
@@ -285,17 +293,36 @@ class Fetcher:
             yield
 
     def _pace(self, url: str) -> None:
-        """Wait until --wait has passed since the last request to the URL's host started."""
-        if self.options.wait <= 0:
-            return
+        """Wait until --wait has passed since the last request to the URL's host started.
+
+        Also waits out a Retry-After the host asked for. Raises Cancelled if the capture is
+        stopped meanwhile.
+        """
         host = urlsplit(url).netloc
         with self._lock:
+            not_before = self._host_not_before.get(host, 0.0)
+            if self.options.wait <= 0 and not_before <= 0:
+                return
             last = self._host_last.get(host)
             now = time.monotonic()
-            start = now if last is None else max(now, last + self.options.wait)
+            start = max(now, not_before)
+            if last is not None and self.options.wait > 0:
+                start = max(start, last + self.options.wait)
             self._host_last[host] = start
-        if start > now:
-            self._sleep(start - now)
+        left = start - now
+        while left > 0:
+            if self.cancel.is_set():
+                raise Cancelled
+            step = min(left, 0.2)
+            self._sleep(step)
+            left -= step
+
+    def _hold_host(self, url: str, seconds: float) -> None:
+        """Keep every request to the URL's host waiting `seconds`, as its Retry-After asked."""
+        host = urlsplit(url).netloc
+        with self._lock:
+            until = time.monotonic() + seconds
+            self._host_not_before[host] = max(self._host_not_before.get(host, 0.0), until)
 
     def fetch(self, url: str, *, referrer: str | None = None, store: bool = True) -> FetchResult:
         """Fetch `url`, following redirects; return every exchange and the stored body.
@@ -365,12 +392,16 @@ class Fetcher:
             started = datetime.now(UTC)
             try:
                 self._pace(url)
+                # verify and proxies per request: requests lets REQUESTS_CA_BUNDLE and the
+                # proxy variables override the session's, and explicit options must win.
                 response = self.session.get(
                     url,
                     headers=headers,
                     stream=True,
                     allow_redirects=False,
                     timeout=(opts.timeout, opts.timeout),
+                    verify=self._verify,
+                    proxies=self._proxies,
                 )
             except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
                 retryable = isinstance(
@@ -385,6 +416,9 @@ class Fetcher:
             if (status == 429 or status >= 500) and attempt < opts.retries:
                 wait = _retry_after(response)
                 response.close()
+                if wait is not None and status in (429, 503):
+                    self._hold_host(url, wait)
+                    wait = 0.0
                 self._backoff(attempt, wait)
                 attempt += 1
                 continue

@@ -133,11 +133,6 @@ def test_linked_pages_of_a_real_site_stay_in_scope(proxy: CorpusProxy, tmp_path:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fetch.py: requests lets REQUESTS_CA_BUNDLE override Session.verify, so an "
-    "explicit --ca-bundle (or --insecure) loses to the environment",
-)
 def test_ca_bundle_option_wins_over_the_environment(
     proxy: CorpusProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -323,7 +323,23 @@ def test_429_waits_as_long_as_retry_after_says(http: Server, make_fetcher: MakeF
     assert result.error is None
     assert result.status == 200
     assert len(calls) == 2
-    assert sleep.total == pytest.approx(1.0)
+    assert sleep.total == pytest.approx(1.0, abs=0.05)
+
+
+def test_retry_after_holds_back_every_request_to_that_host(
+    http: Server, make_fetcher: MakeFetcher
+) -> None:
+    calls: list[str] = []
+    http.routes["/busy"] = flaky([(429, {"Retry-After": "2"})], calls)
+    http.route("/other", body=b"ok", headers={"Content-Type": "text/plain"})
+    sleep = FakeSleep()
+    fetcher = make_fetcher(sleep=sleep)
+    assert fetcher.fetch(http.url("/busy")).status == 200
+    after_busy = sleep.total
+    assert after_busy == pytest.approx(2.0, abs=0.1)
+    # No real time passed (the sleep is fake), so the host is still to be left alone.
+    assert fetcher.fetch(http.url("/other")).status == 200
+    assert sleep.total - after_busy == pytest.approx(2.0, abs=0.1)
 
 
 def test_retry_after_is_capped_at_60_seconds(http: Server, make_fetcher: MakeFetcher) -> None:
