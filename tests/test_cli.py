@@ -307,3 +307,24 @@ def test_progress_line_on_a_terminal() -> None:
     assert "1 captured" in text
     assert "1 captured, 1 failed" in text
     assert text.endswith("\rdone\n")
+
+
+@pytest.mark.parametrize("command", ["capture", "validate", "info"])
+def test_readme_documents_every_option(command: str) -> None:
+    import click
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    group = main
+    assert isinstance(group, click.Group)
+    documented = [group.commands[command], group]
+    for cmd in documented:
+        for param in cmd.params:
+            if isinstance(param, click.Option):
+                for flag in param.opts + param.secondary_opts:
+                    if flag.startswith("--") and flag != "--help":
+                        assert (
+                            f"`{flag}" in readme or f"{flag}`" in readme or f"/{flag}" in readme
+                        ), (
+                            command,
+                            flag,
+                        )
