@@ -71,6 +71,11 @@ def test_example_site_over_http_makes_one_valid_bag(site: Server, tmp_path: Path
     bag = bagit.Bag(str(result.bag_path))
     bag.validate()
     bag.validate(fast=True)
+    own = preserve.validate(
+        result.bag_path, profile=EXAMPLE_SITE.parent.parent / "schemas" / "bagit-profile.json"
+    )
+    assert own.valid, own.problems
+    assert own.warnings == ()
     assert bag.version_info == (1, 0)
     for algorithm in ("sha512", "sha256"):
         assert (result.bag_path / f"manifest-{algorithm}.txt").is_file()

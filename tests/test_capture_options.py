@@ -168,3 +168,40 @@ def test_strict_ignores_failed_linked_pages(http: Server, tmp_path: Path) -> Non
     result = preserve.capture(http.url("/"), tmp_path, options)
     failed = [(r.url, r.role) for r in result.records if r.outcome == "failed"]
     assert failed == [(http.url("/gone.html"), "page")]
+
+
+def test_bdbag_style_profile_with_md5_gives_a_conforming_bag(site: Server, tmp_path: Path) -> None:
+    published = json.loads((PROFILES / "bdbag-profile.json").read_text(encoding="utf-8"))
+    published["Accept-BagIt-Version"] = ["0.97", "1.0"]
+    profile = tmp_path / "bdbag-1.0.json"
+    profile.write_text(json.dumps(published), encoding="utf-8")
+    identifier = published["BagIt-Profile-Info"]["BagIt-Profile-Identifier"]
+    out = tmp_path / "out"
+    refused = run("capture", site.url("/"), "-o", str(out), "--profile", str(profile))
+    assert refused.exit_code == 2
+    assert "md5" in refused.stderr
+    assert "serialis" in refused.stderr
+    made = run(
+        "-q",
+        "capture",
+        site.url("/"),
+        "-o",
+        str(out),
+        "--profile",
+        str(profile),
+        "--checksum",
+        "md5",
+        "--checksum",
+        "sha256",
+        "--serialize",
+        "zip",
+    )
+    assert made.exit_code == 0, made.stderr
+    archive = Path(made.stdout.strip())
+    assert archive.suffix == ".zip"
+    checked = run("validate", str(archive), "--profile", str(profile))
+    assert checked.exit_code == 0, checked.stderr
+    report = preserve.validate(archive, profile=profile)
+    assert report.valid
+    assert report.profile == identifier
+    assert sorted(report.algorithms) == ["md5", "sha256"]

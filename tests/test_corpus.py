@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import socket
@@ -12,12 +13,14 @@ import bagit
 import pytest
 import trustme
 from click.testing import CliRunner
+from lxml import etree
 
 import preserve
 from preserve.cli import main
 
-from .conftest import SHARED
+from .conftest import ROOT, SHARED
 from .corpus_proxy import CorpusProxy, corpus_proxy, guarded_getaddrinfo
+from .test_metadata import load_schema
 
 CORPUS = SHARED / "corpus"
 EXPECTED_FILE = CORPUS / "expected-requisites.json"
@@ -51,9 +54,29 @@ def manifest_digests(bag: Path) -> set[str]:
     return {line.split("  ", 1)[0] for line in lines}
 
 
+RECORD_SCHEMAS = {
+    "dc.xml": "qualifieddc.xsd",
+    "oai_dc.xml": "oai_dc.xsd",
+    "premis.xml": "premis-v3-0.xsd",
+}
+
+
+@functools.cache
+def record_schema(name: str) -> etree.XMLSchema:
+    return load_schema(name)
+
+
 def check_capture(result: preserve.CaptureResult, seed: str, proxy: CorpusProxy) -> None:
     """Every listed requisite is in the bag by checksum; every miss is a recorded 404."""
     bagit.Bag(str(result.bag_path)).validate(fast=True)
+    own = preserve.validate(result.bag_path, profile=ROOT / "schemas" / "bagit-profile.json")
+    assert own.valid, own.problems
+    for name, xsd in RECORD_SCHEMAS.items():
+        record_schema(xsd).assertValid(etree.parse(str(result.bag_path / "data/metadata" / name)))
+    title = etree.parse(str(result.bag_path / "data/metadata/dc.xml")).findtext(
+        "{http://purl.org/dc/terms/}title"
+    )
+    assert title == result.title
     stored = manifest_digests(result.bag_path)
     seed_answer = proxy.archive.final(seed)
     assert seed_answer is not None
