@@ -1,5 +1,8 @@
 """Capture the bundled 2001 news site from a loopback server, validate the bag, print its path.
 
+The capture follows links one level deep, so the bag holds the front page, its "Complete
+Story" pages, the photo gallery, the audio report and the video clip.
+
 Usage: python examples/demo.py [OUTPUT_DIR]   (default: ./bags)
 """
 
@@ -32,8 +35,9 @@ def main() -> int:
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
     try:
-        command = [sys.executable, "-m", "preserve", "capture", url, "--output", str(output)]
-        print("$ preserve capture", url, "--output", output, file=sys.stderr)
+        options = ["--depth", "1", "--output", str(output)]
+        command = [sys.executable, "-m", "preserve", "capture", url, *options]
+        print("$ preserve capture", url, *options, file=sys.stderr)
         done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
     finally:
         server.shutdown()
