@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from preserve.bag.serialize import Archive, open_archive, serialize_bag
+from preserve.bag.archive import Archive, open_archive
+from preserve.bag.serialize import serialize_bag
 from preserve.bag.validate import validate
 from preserve.errors import BadInput, PackagingFailed
 from tests.test_validate import build_bag, found

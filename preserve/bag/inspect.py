@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from preserve.bag.archive import open_archive
 from preserve.bag.reader import (
     MANIFEST_NAME,
     decode_tag_bytes,
@@ -20,7 +21,6 @@ from preserve.bag.reader import (
     read_declaration,
     take_inventory,
 )
-from preserve.bag.serialize import open_archive
 from preserve.errors import BadInput
 
 DC = "http://purl.org/dc/elements/1.1/"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from preserve.bag.archive import open_archive
 from preserve.bag.profile import BagFacts, Profile, check_bag, load_profile
 from preserve.bag.reader import (
     MANIFEST_NAME,
@@ -34,7 +35,6 @@ from preserve.bag.reader import (
     read_tag_text,
     take_inventory,
 )
-from preserve.bag.serialize import open_archive
 from preserve.errors import BadInput
 
 Mode = Literal["full", "fast", "completeness"]
