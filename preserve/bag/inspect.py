@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from preserve.bag.archive import open_archive
+from preserve.bag.inventory import take_inventory
 from preserve.bag.reader import (
     MANIFEST_NAME,
     decode_tag_bytes,
     parse_fields,
     printable,
     read_declaration,
-    take_inventory,
 )
 from preserve.errors import BadInput
 

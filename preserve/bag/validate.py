@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Literal
 
 from preserve.bag.archive import open_archive
+from preserve.bag.inventory import Inventory, take_inventory
 from preserve.bag.profile import BagFacts, Profile, check_bag, load_profile
 from preserve.bag.reader import (
     MANIFEST_NAME,
     Declaration,
     FetchItem,
-    Inventory,
     Manifest,
     Problem,
     new_hash,
@@ -33,7 +33,6 @@ from preserve.bag.reader import (
     printable,
     read_declaration,
     read_tag_text,
-    take_inventory,
 )
 from preserve.errors import BadInput
 
