@@ -16,8 +16,8 @@ demo: install
 	$(BIN)/python examples/demo.py bags
 
 lint:
-	$(BIN)/ruff format --check preserve tests examples
-	$(BIN)/ruff check preserve tests examples
+	$(BIN)/ruff format --check preserve tests examples benchmarks
+	$(BIN)/ruff check preserve tests examples benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -1,0 +1,139 @@
+"""Shared parts of the benchmarks: a loopback server with added latency, and timed runs.
+
+Benchmarks print figures; they assert nothing. Each run is a whole process, timed by wall
+clock, with its peak resident memory read from GNU time's `-v` report when it is installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+GNU_TIME = Path("/usr/bin/time")
+VENV_BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Run:
+    """One timed process: wall seconds, peak resident memory in MiB (if measured), exit code."""
+
+    seconds: float
+    peak_mib: float | None
+    returncode: int
+
+
+class DelayedHandler(SimpleHTTPRequestHandler):
+    """Serve files from a folder, waiting `delay` seconds before each response."""
+
+    delay = 0.0
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without this, Nagle's algorithm and the
+    # client's delayed ACK add about 40 ms to every response, for every client alike.
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def send_head(self):  # type: ignore[no-untyped-def]
+        if self.delay:
+            time.sleep(self.delay)
+        return super().send_head()
+
+
+@contextmanager
+def serve(root: Path, delay: float = 0.0) -> Iterator[str]:
+    """Serve `root` on 127.0.0.1 with `delay` added to each response; yield the base URL."""
+    handler = functools.partial(
+        type("Handler", (DelayedHandler,), {"delay": delay}), directory=str(root)
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def timed(command: Sequence[str], *, cwd: Path | None = None) -> Run:
+    """Run `command` once; return its wall time, peak memory and exit code."""
+    measure = GNU_TIME.is_file()
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        full = [str(GNU_TIME), "-v", "-o", report.name, *command] if measure else list(command)
+        env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+        began = time.perf_counter()
+        done = subprocess.run(
+            full, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+        )
+        seconds = time.perf_counter() - began
+        peak = None
+        if measure:
+            match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report.read())
+            peak = int(match.group(1)) / 1024 if match else None
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr.decode(errors="replace")[-2000:])
+    return Run(seconds, peak, done.returncode)
+
+
+def repeat(
+    name: str, make_command: Callable[[Path], Sequence[str]], runs: int, work: Path
+) -> list[Run]:
+    """Run a command `runs` times, each in a fresh empty folder under `work`."""
+    results = []
+    for index in range(runs):
+        folder = work / f"{name}-{index}"
+        folder.mkdir(parents=True)
+        results.append(timed(make_command(folder), cwd=folder))
+        shutil.rmtree(folder, ignore_errors=True)
+    return results
+
+
+def median(runs: Sequence[Run]) -> tuple[float, float | None]:
+    """Return the median wall time and the median peak memory of some runs."""
+    peaks = [r.peak_mib for r in runs if r.peak_mib is not None]
+    return (
+        statistics.median(r.seconds for r in runs),
+        statistics.median(peaks) if peaks else None,
+    )
+
+
+def table(rows: Sequence[tuple[str, Sequence[Run]]], baseline: str | None = None) -> str:
+    """Return a Markdown table of medians, with the ratio to the `baseline` row."""
+    medians = {name: median(runs) for name, runs in rows}
+    base = medians[baseline][0] if baseline else None
+    lines = [
+        "| run | median wall (s) | runs | peak RSS (MiB) | vs " + (baseline or "-") + " |",
+        "|---|---|---|---|---|",
+    ]
+    for name, runs in rows:
+        seconds, peak = medians[name]
+        ratio = f"{seconds / base:.2f}x" if base else "-"
+        failed = sum(1 for r in runs if r.returncode != 0)
+        count = f"{len(runs)}" + (f" ({failed} failed)" if failed else "")
+        peak_text = f"{peak:.0f}" if peak is not None else "n/a"
+        lines.append(f"| {name} | {seconds:.2f} | {count} | {peak_text} | {ratio} |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    """Return one line describing this machine: CPUs, Python, and the kernel."""
+    uname = os.uname()
+    return (
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+        f"{uname.sysname} {uname.release} {uname.machine}"
+    )
