@@ -2,8 +2,14 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
+# pywb, the replay client tests/test_replay.py runs, has a venv of its own: its brotlipy
+# dependency installs a `brotli` module that would shadow the one preserve decodes with.
+PYWB_VENV ?= .venv-pywb
+# tests/test_browser.py opens the access copy in Debian's Chromium, never a downloaded one.
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
 
-.PHONY: demo check install test lint clean
+.PHONY: demo check install install-replay browser test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -11,6 +17,26 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+
+$(PYWB_VENV)/bin/wayback:
+	$(PYTHON) -m venv $(PYWB_VENV)
+	$(PYWB_VENV)/bin/python -m pip install --quiet 'pywb>=2.8,<3'
+
+install-replay: $(PYWB_VENV)/bin/wayback
+
+# As root on Debian (as CI runs), installs the chromium package when it is missing; elsewhere
+# says what to install and stops.
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+			&& [ -x $(CHROMIUM) ]; \
+	else \
+		echo "make check needs Chromium at $(CHROMIUM) for tests/test_browser.py:" \
+			"on Debian run 'sudo apt-get install chromium'; elsewhere install Chromium and" \
+			"run 'make check CHROMIUM=/path/to/chromium'." >&2; \
+		exit 1; \
+	fi
 
 demo: install
 	$(BIN)/python examples/demo.py bags
@@ -24,7 +50,7 @@ lint:
 test:
 	$(BIN)/pytest -n 2
 
-check: install lint test
+check: install install-replay browser lint test
 
 clean:
-	rm -rf $(VENV) bags build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(PYWB_VENV) bags build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis

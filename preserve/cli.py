@@ -309,6 +309,12 @@ def _read_url_list(source: str) -> list[str]:
     help="Follow linked pages and media that robots.txt disallows (requisites never ask).",
 )
 @_option(
+    "--allow-private",
+    is_flag=True,
+    help="Let requisites and redirects reach loopback, private, link-local and cloud-metadata "
+    "addresses (allowed anyway when the seed is on one).",
+)
+@_option(
     "--user-agent",
     metavar="UA",
     help="User-Agent header.  [default: preserve/<version> (+project URL)]",
@@ -387,6 +393,13 @@ def _read_url_list(source: str) -> list[str]:
     help="Write the metadata records in data/metadata/ or in a metadata/ tag folder.",
 )
 @_option(
+    "--access/--no-access",
+    default=True,
+    show_default=True,
+    help="Write the offline access copy in data/access/: pages whose links open the bag's "
+    "files, without the network.",
+)
+@_option(
     "--profile",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
@@ -396,6 +409,14 @@ def _read_url_list(source: str) -> list[str]:
     "--serialize",
     type=click.Choice(["zip", "tar", "tar.gz"]),
     help="Write each bag as one file (a single top folder named after the bag).",
+)
+@_option(
+    "--payload",
+    type=click.Choice(["both", "files", "warc"]),
+    default="both",
+    show_default=True,
+    help="Keep the bytes as files under data/web/ and in the WARC, as files only (no WARC), "
+    "or in the WARC only.",
 )
 @click.pass_obj
 def capture_command(console: Console, /, urls: tuple[str, ...], **opts: Any) -> None:
@@ -450,6 +471,9 @@ def _options(opts: dict[str, Any], single: bool) -> CaptureOptions:
         exclude=tuple(opts["exclude"]),
         linked_media=opts["linked_media"],
         ignore_robots=opts["ignore_robots"],
+        allow_private=opts["allow_private"],
+        payload=opts["payload"],
+        access=opts["access"],
     )
 
 
@@ -508,6 +532,8 @@ def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) 
 
 
 from preserve.cli_bag import info_command, validate_command  # noqa: E402
+from preserve.cli_export import export_command  # noqa: E402
 
 main.add_command(validate_command)
 main.add_command(info_command)
+main.add_command(export_command)

@@ -33,7 +33,9 @@ from preserve.models import (
     Role,
     SkipReason,
 )
+from preserve.netsafety import is_refusal
 from preserve.package import SeedOutcome, finish_bag, profile_identifiers
+from preserve.recording import Recording
 from preserve.seeds import Seed, default_bag_name, parse_seed, validate_options
 from preserve.urls import is_web_url
 
@@ -78,13 +80,28 @@ class _Capture:
         options: CaptureOptions,
         staging: Staging,
         observer: Callable[[LogRecord], None] | None,
+        *,
+        bag_name: str = "capture",
+        created: datetime | None = None,
     ) -> None:
         self.seed = seed
         self.options = options
         self.staging = staging
         self.observer = observer
         self.cancel = threading.Event()
-        self.fetcher = Fetcher(options, staging.tmp_dir, cancel=self.cancel)
+        self.recording: Recording | None = None
+        if options.payload != "files":
+            self.recording = Recording(
+                staging.bag_dir,
+                bag_name,
+                seed=self.display(seed.url),
+                options=options,
+                created=created or datetime.now(UTC),
+            )
+        keep = self.recording is not None
+        self.fetcher = Fetcher(
+            options, staging.tmp_dir, cancel=self.cancel, keep_received=keep, seed=seed.url
+        )
         self.writer = PayloadWriter(staging.bag_dir, options.checksums)
         # Shallowest first: a page's requisites before deeper pages, nearer pages first.
         self.tasks: queue.Queue[_Task | None] = DepthQueue()
@@ -93,6 +110,9 @@ class _Capture:
         self.records: dict[int, LogRecord] = {}
         self.placed: dict[str, str] = {}
         self.url_map: list[tuple[str, str]] = []
+        # With --payload warc: URL, WARC path and record offset; and the seed's decoded bytes.
+        self.warc_map: list[tuple[str, str, int]] = []
+        self.seed_page: Path | None = None
         self.pending = 0
         self.seq = 0
         self.seed_result: FetchResult | None = None
@@ -120,6 +140,7 @@ class _Capture:
             result=result,
             record=next((r for r in records if r.role == "seed"), None),
             local=self.seed.local_file is not None,
+            page_file=self.seed_page,
         )
 
     def run(self) -> None:
@@ -218,7 +239,10 @@ class _Capture:
 
     def _limit_reason(self, task: _Task) -> tuple[SkipReason, str] | None:
         """Return ("limit", which limit) when fetching `task` would pass one, else None."""
-        return self.frontier.limit(task.role, task.page, self.writer.total_bytes)
+        stored = self.writer.total_bytes
+        if self.recording is not None and self.recording.payload_only:
+            stored += self.recording.size
+        return self.frontier.limit(task.role, task.page, stored)
 
     @staticmethod
     def _base(task: _Task, outcome: Outcome) -> LogRecord:
@@ -239,10 +263,14 @@ class _Capture:
             final_url=None if record.final_url is None else self.display(record.final_url),
         )
         self.records[task.seq] = record
+        if self.recording is not None:
+            self.recording.logged(record)
         if self.observer is not None:
             self.observer(record)
 
     def _handle(self, task: _Task, result: FetchResult) -> None:
+        # WARC records first: the payload file (the WARC's spool) moves into the bag next.
+        offset = self._archive(result)
         final = result.final
         started = final.started.isoformat().replace("+00:00", "Z") if final else None
         common = replace(
@@ -263,12 +291,20 @@ class _Capture:
                 raise FetchFailed(f"{self.display(task.url)}: {result.error}")
             received = result.received_bytes if result.received_bytes else None
             record = replace(common, error=result.error, received_bytes=received)
+            if is_refusal(result.error):
+                record = replace(record, outcome="skipped", reason="private-address")
             self._record(task, record)
             return
-        relpath = self._store(result, result.body)
-        self._map(task.url, relpath)
-        if result.final_url != task.url:
-            self._map(result.final_url, relpath)
+        relpath: str | None = None
+        if self.recording is not None and self.recording.payload_only:
+            for url in dict.fromkeys((task.url, result.final_url)):
+                if offset is not None:
+                    self.warc_map.append((self.display(url), self.recording.relpath, offset))
+        else:
+            relpath = self._store(result, result.body)
+            self._map(task.url, relpath)
+            if result.final_url != task.url:
+                self._map(result.final_url, relpath)
         body = result.body
         record = replace(
             common,
@@ -280,6 +316,21 @@ class _Capture:
         )
         self._record(task, record)
         self._discover(task, result, relpath)
+        if relpath is None:
+            if task.role == "seed":
+                self.seed_page = body.path
+            else:
+                body.path.unlink(missing_ok=True)
+
+    def _archive(self, result: FetchResult) -> int | None:
+        """Write a result's WARC records; return the offset of its final response's record."""
+        if self.recording is None:
+            return None
+        if result.final_url.startswith("file:"):
+            if result.body is None:
+                return None
+            return self.recording.local(self.display(result.final_url), result.body)
+        return self.recording.fetched(result)
 
     def _store(self, result: FetchResult, body: Body) -> str:
         final = result.final_url
@@ -321,7 +372,7 @@ class _Capture:
             return "css"
         return None
 
-    def _discover(self, task: _Task, result: FetchResult, relpath: str) -> None:
+    def _discover(self, task: _Task, result: FetchResult, relpath: str | None) -> None:
         """Follow the links of a stored HTML page or stylesheet; media are never parsed."""
         body = result.body
         assert body is not None
@@ -329,9 +380,11 @@ class _Capture:
             self.frontier.add_origin(result.final_url)
         if body.size > PARSE_LIMIT or task.role == "media":
             return
-        path = self.staging.bag_dir / relpath
-        kind = self._kind(task, result, path)
         base = result.final_url
+        # With --payload warc the decoded bytes are still in the staging tmp folder.
+        path = self.staging.bag_dir / relpath if relpath is not None else body.path
+        named = path if relpath is not None else Path(unquote(urlsplit(base).path))
+        kind = self._kind(task, result, named)
         charset = _charset(result.content_type)
         if kind == "html" and task.role in ("seed", "page", "frame"):
             found = find_html_links(path.read_bytes(), base, http_charset=charset)
@@ -387,15 +440,23 @@ def capture(
     started = time.monotonic()
     clean_stale(output)
     with Staging.create(output) as staging:
-        run = _Capture(seed, options, staging, observer)
-        run.run()
+        run = _Capture(seed, options, staging, observer, bag_name=name, created=now)
+        try:
+            run.run()
+        except BaseException:
+            if run.recording is not None:
+                run.recording.discard()
+            raise
         records = tuple(run.records[k] for k in sorted(run.records))
         missing = [r for r in records if r.outcome == "failed" and r.role in ("requisite", "frame")]
         if options.strict and missing:
+            if run.recording is not None:
+                run.recording.discard()
             raise FetchFailed(
                 f"{len(missing)} requisite(s) missing under --strict, first: "
                 f"{missing[0].url} ({missing[0].error})"
             )
+        recorded = run.recording.finish(run.writer) if run.recording is not None else None
         metadata = finish_bag(
             run.writer,
             options=options,
@@ -406,6 +467,8 @@ def capture(
             capture_id=capture_id,
             user=user,
             profiles=profiles,
+            warc_files=recorded.files if recorded is not None else (),
+            warc_map=run.warc_map,
         )
         payload_bytes = run.writer.total_bytes
         sha256 = None

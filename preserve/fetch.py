@@ -5,29 +5,40 @@ from __future__ import annotations
 import hashlib
 import http.cookiejar
 import os
+import re
+import socket
 import threading
 import time
 import warnings
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from preserve import netsafety
 from preserve._version import __version__
+from preserve.codings import DecodeError, Identity, decoder_for
 from preserve.errors import BadInput
-from preserve.models import Body, CaptureOptions, Exchange, FetchResult
+from preserve.models import Body, CaptureOptions, Exchange, FetchResult, Received
+from preserve.netsafety import AddressGuard, Network, PrivateAddress
+from preserve.pausepoint import pause_point
 from preserve.urls import WEB_SCHEMES, resolve
 
 CHUNK = 256 * 1024
+# Response heads larger than this are refused: http.client alone allows 100 lines of 64 KiB.
+MAX_HEADER_BYTES = 256 * 1024
+_HEADERS_TOO_LARGE = re.compile(r"got more than \d+ (?:headers|bytes when reading [a-z ]+)")
+# Redirect and error bodies are kept for the WARC up to this size, the rest marked truncated.
+ERROR_BODY_LIMIT = 1024 * 1024
 RETRY_AFTER_CAP = 60.0
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PROJECT_URL = "https://github.com/preserve-archive/preserve"
@@ -42,94 +53,51 @@ class Cancelled(Exception):
     """Raised inside a fetch when the capture is being stopped."""
 
 
-class _Decoder(Protocol):
-    def decompress(self, data: bytes) -> bytes: ...
-    def flush(self) -> bytes: ...
+def _guarded_socket(conn: HTTPConnection, guard: AddressGuard) -> socket.socket:
+    """Return `conn`'s new socket, opened through `guard`; raise as urllib3's own would.
+
+    PrivateAddress passes through untouched: it is a refusal, not a network error to retry.
+    """
+    timeout = conn.timeout if isinstance(conn.timeout, int | float) else None
+    try:
+        return guard.connect(
+            conn._dns_host,
+            conn.port,
+            timeout=timeout,
+            source_address=conn.source_address,
+            socket_options=conn.socket_options or (),
+        )
+    except socket.gaierror as exc:
+        raise urllib3.exceptions.NameResolutionError(conn.host, conn, exc) from exc
+    except TimeoutError as exc:
+        message = f"Connection to {conn.host} timed out. (connect timeout={conn.timeout})"
+        raise urllib3.exceptions.ConnectTimeoutError(conn, message) from exc
+    except OSError as exc:
+        message = f"Failed to establish a new connection: {exc}"
+        raise urllib3.exceptions.NewConnectionError(conn, message) from exc
 
 
-class _Identity:
-    def decompress(self, data: bytes) -> bytes:
-        return data
+def _guarded_pools(guard: AddressGuard) -> dict[str, type[HTTPConnectionPool]]:
+    """Return connection-pool classes whose every direct connection goes through `guard`.
 
-    def flush(self) -> bytes:
-        return b""
+    Proxied requests use the proxy manager's own pools: the proxy resolves and decides.
+    """
 
+    class Connection(HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            return _guarded_socket(self, guard)
 
-class _Zlib:
-    """gzip or deflate; deflate falls back to raw deflate, which some servers send."""
+    class TLSConnection(HTTPSConnection):
+        def _new_conn(self) -> socket.socket:
+            return _guarded_socket(self, guard)
 
-    def __init__(self, gzip: bool) -> None:
-        self._gzip = gzip
-        self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
-        self._started = False
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = Connection
 
-    def decompress(self, data: bytes) -> bytes:
-        if not self._started and not self._gzip and data:
-            self._started = True
-            try:
-                return self._obj.decompress(data)
-            except zlib.error:
-                self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
-        self._started = True
-        out = self._obj.decompress(data)
-        # gzip allows several members one after another.
-        while self._gzip and self._obj.eof and self._obj.unused_data:
-            rest = self._obj.unused_data
-            self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            out += self._obj.decompress(rest)
-        return out
+    class TLSPool(HTTPSConnectionPool):
+        ConnectionCls = TLSConnection
 
-    def flush(self) -> bytes:
-        return self._obj.flush()
-
-
-class _Brotli:
-    def __init__(self) -> None:
-        import brotli
-
-        self._obj = brotli.Decompressor()
-
-    def decompress(self, data: bytes) -> bytes:
-        return bytes(self._obj.process(data))
-
-    def flush(self) -> bytes:
-        return b""
-
-
-class _Chain:
-    def __init__(self, decoders: list[_Decoder]) -> None:
-        self._decoders = decoders
-
-    def decompress(self, data: bytes) -> bytes:
-        for decoder in self._decoders:
-            data = decoder.decompress(data)
-        return data
-
-    def flush(self) -> bytes:
-        data = b""
-        for decoder in self._decoders:
-            data = decoder.decompress(data) + decoder.flush()
-        return data
-
-
-def _decoder_for(content_encoding: str | None) -> _Decoder | None:
-    """Return a decoder undoing the content codings in order, None if one is unknown."""
-    codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
-    decoders: list[_Decoder] = []
-    for coding in reversed(codings):
-        if coding in ("gzip", "x-gzip"):
-            decoders.append(_Zlib(gzip=True))
-        elif coding == "deflate":
-            decoders.append(_Zlib(gzip=False))
-        elif coding == "br":
-            decoders.append(_Brotli())
-        elif coding == "identity":
-            continue
-        else:
-            return None
-    if not decoders:
-        return _Identity()
-    return decoders[0] if len(decoders) == 1 else _Chain(decoders)
+    return {"http": Pool, "https": TLSPool}
 
 
 class Digests:
@@ -153,6 +121,23 @@ class _Failure(Exception):
     reason: str
     received: int = 0
     truncated: bool = False
+    kept: Received | None = None
+
+
+def _response_head(exchange: Exchange) -> bytes:
+    """Return the status line and header lines of a response, as its WARC record holds them.
+
+    The body is kept with transfer coding removed, so `Transfer-Encoding` is renamed
+    (replay tools would otherwise try to de-chunk it again); every other header is as received.
+    """
+    lines = [f"{exchange.http_version} {exchange.status} {exchange.reason}".rstrip()]
+    for name, value in exchange.response_headers:
+        renamed = (
+            "X-Archive-Orig-Transfer-Encoding" if name.lower() == "transfer-encoding" else name
+        )
+        lines.append(f"{renamed}: {value}")
+    # http.client decodes header bytes as latin-1, so encoding them back gives the bytes sent.
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -183,6 +168,9 @@ def _describe(exc: BaseException) -> str:
         return "timed out waiting for the server"
     if isinstance(exc, requests.exceptions.ConnectionError):
         text = str(exc)
+        too_large = _HEADERS_TOO_LARGE.search(text)
+        if too_large:
+            return f"response headers too large ({too_large[0]})"
         if "Name or service not known" in text or "NameResolutionError" in text:
             return "host name could not be resolved"
         if "refused" in text.lower():
@@ -190,6 +178,14 @@ def _describe(exc: BaseException) -> str:
         if "reset" in text.lower():
             return "connection reset by the server"
         return "connection failed"
+    if isinstance(exc, urllib3.exceptions.ProtocolError):
+        text = str(exc)
+        short = re.search(r"IncompleteRead\((\d+) bytes read, (\d+) more expected\)", text)
+        if "reset" in text.lower():
+            return "connection reset by the server"
+        if short:
+            return f"connection closed {short[2]} bytes short of its Content-Length"
+        return "connection broken (invalid chunked encoding or early close)"
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema):
         return "invalid URL"
     return type(exc).__name__
@@ -216,6 +212,9 @@ class Fetcher:
     Honours the request-shaping options: timeout, retries with back-off and Retry-After,
     redirects (every hop kept), size cap, per-host concurrency and wait, user agent,
     extra headers, cookies, proxy, CA bundle or --insecure. Thread-safe.
+
+    Every direct connection goes through an AddressGuard (see `preserve.netsafety`) on
+    `network`; `seed` is the capture's seed, by default the first URL fetched.
     """
 
     def __init__(
@@ -226,8 +225,13 @@ class Fetcher:
         cancel: threading.Event | None = None,
         sleep: Callable[[float], None] = time.sleep,
         keep_received: bool = False,
+        network: Network | None = None,
+        seed: str | None = None,
     ) -> None:
         self.options = options
+        self.guard = AddressGuard(
+            network or netsafety.SYSTEM, allow_private=options.allow_private, seed=seed
+        )
         self.tmp_dir = tmp_dir
         self.cancel = cancel or threading.Event()
         self._sleep = sleep
@@ -254,6 +258,7 @@ class Fetcher:
             pool_maxsize=max(opts.workers, 1),
             max_retries=0,
         )
+        adapter.poolmanager.pool_classes_by_scheme = _guarded_pools(self.guard)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers["User-Agent"] = opts.user_agent or default_user_agent()
@@ -332,6 +337,7 @@ class Fetcher:
         the bytes as received, when they differ). Never raises for network trouble: the
         result's `error` says what went wrong. Raises Cancelled when the capture is stopped.
         """
+        self.guard.set_seed(url)
         exchanges: list[Exchange] = []
         seen = {url}
         current = url
@@ -344,6 +350,7 @@ class Fetcher:
                 exchanges.append(exchange)
                 location = response.headers.get("Location")
                 if exchange.status in REDIRECT_STATUSES and location is not None:
+                    exchanges[-1] = self._keep_small_body(response, exchange)
                     response.close()
                     target = resolve(location, current)
                     if target is None or urlsplit(target).scheme not in WEB_SCHEMES:
@@ -355,6 +362,7 @@ class Fetcher:
                     current = target
                     continue
                 if not 200 <= exchange.status < 300:
+                    exchanges[-1] = self._keep_small_body(response, exchange)
                     response.close()
                     reason = f"HTTP {exchange.status} {exchange.reason}".strip()
                     return FetchResult(url, current, tuple(exchanges), error=reason)
@@ -362,8 +370,10 @@ class Fetcher:
                     response.close()
                     return FetchResult(url, current, tuple(exchanges))
                 try:
-                    body = self._stream_body(response)
+                    body, kept = self._stream_body(response, _response_head(exchange))
+                    exchanges[-1] = replace(exchange, received=kept)
                 except _Failure as failure:
+                    exchanges[-1] = replace(exchange, received=failure.kept)
                     return FetchResult(
                         url,
                         current,
@@ -403,16 +413,28 @@ class Fetcher:
                     verify=self._verify,
                     proxies=self._proxies,
                 )
+            except PrivateAddress as exc:
+                raise _Failure(str(exc)) from exc
             except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
-                retryable = isinstance(
-                    exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout
-                ) and not isinstance(exc, requests.exceptions.SSLError)
+                # TLS and oversized headers would fail the same way again.
+                retryable = (
+                    isinstance(
+                        exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout
+                    )
+                    and not isinstance(exc, requests.exceptions.SSLError)
+                    and not _HEADERS_TOO_LARGE.search(str(exc))
+                )
                 if retryable and attempt < opts.retries:
                     self._backoff(attempt, None)
                     attempt += 1
                     continue
                 raise _Failure(_describe(exc)) from exc
             status = response.status_code
+            head_size = sum(len(k) + len(v) + 4 for k, v in response.raw.headers.items())
+            if head_size > MAX_HEADER_BYTES:
+                response.close()
+                raise _Failure(f"response headers too large ({head_size} bytes)")
+            pause_point("fetching")
             if (status == 429 or status >= 500) and attempt < opts.retries:
                 wait = _retry_after(response)
                 response.close()
@@ -453,24 +475,95 @@ class Fetcher:
             started=started,
         )
 
-    def _stream_body(self, response: requests.Response) -> Body:
-        """Stream the body to a temp file, removing content coding, hashing both forms."""
+    def _keep_small_body(self, response: requests.Response, exchange: Exchange) -> Exchange:
+        """Return `exchange` with its redirect or error body kept as received, when asked.
+
+        Keeps at most ERROR_BODY_LIMIT bytes (a longer body is marked truncated); a body cut
+        short keeps what arrived. Without `keep_received`, reads nothing.
+        """
+        if not self.keep_received:
+            return exchange
+        head = _response_head(exchange)
+        block = hashlib.sha256(head)
+        digest = hashlib.sha256()
+        path = self._tmp_path().with_suffix(".received")
+        size = 0
+        truncated: str | None = None
+        errors = (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError)
+        with path.open("wb") as out:
+            while size < ERROR_BODY_LIMIT:
+                if self.cancel.is_set():
+                    raise Cancelled
+                try:
+                    chunk = response.raw.read(min(CHUNK, ERROR_BODY_LIMIT - size), False)
+                except errors:
+                    truncated = "disconnect"
+                    break
+                if not chunk:
+                    break
+                size += len(chunk)
+                out.write(chunk)
+                block.update(chunk)
+                digest.update(chunk)
+            else:
+                try:
+                    more = response.raw.read(1, False)
+                except errors:
+                    more = b""
+                truncated = "length" if more else None
+        kept = Received(head, path, size, digest.hexdigest(), block.hexdigest(), truncated)
+        return replace(exchange, received=kept)
+
+    def _stream_body(
+        self, response: requests.Response, head: bytes = b""
+    ) -> tuple[Body, Received | None]:
+        """Stream the body to a temp file, removing content coding, hashing both forms.
+
+        With `keep_received`, also returns the body as received (a second file only when a
+        content coding was removed) with its WARC digests, `head` being the response head.
+        Raises _Failure for a body over --max-size, cut short or undecodable; with
+        `keep_received` the failure carries what was received, marked truncated.
+        """
+        keep = self.keep_received
+        block = hashlib.sha256(head) if keep else None
         max_size = self.options.max_size
         length = response.headers.get("Content-Length", "").strip()
         if length.isdigit() and int(length) > max_size:
-            raise _Failure(f"Content-Length {length} exceeds --max-size {max_size}")
+            failure = _Failure(f"Content-Length {length} exceeds --max-size {max_size}")
+            if block is not None:
+                empty = hashlib.sha256().hexdigest()
+                failure.kept = Received(head, None, 0, empty, block.hexdigest(), "length")
+            raise failure
         encoding = response.headers.get("Content-Encoding")
-        decoder = _decoder_for(encoding)
+        decoder = decoder_for(encoding, CHUNK)
         if decoder is None:
             # An unknown coding cannot be undone: the payload is the body as received.
-            decoder = _Identity()
-        identity = isinstance(decoder, _Identity)
+            decoder = Identity()
+        identity = isinstance(decoder, Identity)
         payload = Digests(self.options.checksums)
         received = Digests(("sha256",))
+        # Without a content coding the payload file is the body as received: one file, and
+        # its sha256 (when a --checksum) is the WARC payload digest too.
+        reuse = keep and identity and "sha256" in self.options.checksums
+        feed_received = not identity or (keep and not reuse)
         path = self._tmp_path()
-        kept = path.with_name(path.name + ".received") if self.keep_received else None
+        kept = path.with_name(path.name + ".received") if keep and not identity else None
         size = 0
         received_size = 0
+
+        def spooled(truncated: str | None) -> Received | None:
+            """Return the body as received, or None (removing the files) when not kept."""
+            if block is None:
+                path.unlink(missing_ok=True)
+                if kept is not None:
+                    kept.unlink(missing_ok=True)
+                return None
+            if kept is not None and truncated is not None:
+                path.unlink(missing_ok=True)
+            sha256 = (payload if reuse else received).hexdigests()["sha256"]
+            spool = kept or path
+            return Received(head, spool, received_size, sha256, block.hexdigest(), truncated)
+
         try:
             with path.open("wb") as out, (kept or Path(os.devnull)).open("wb") as raw_out:
                 raw = response.raw
@@ -487,9 +580,28 @@ class Fetcher:
                     received_size += len(chunk)
                     if kept is not None:
                         raw_out.write(chunk)
-                    if not identity:
+                    if feed_received:
                         received.update(chunk)
-                    data = decoder.decompress(chunk)
+                    if block is not None:
+                        block.update(chunk)
+                    # Decoded piece by piece, so a decompression bomb stops at --max-size
+                    # without ever being held in memory.
+                    for data in decoder.decode(chunk):
+                        size += len(data)
+                        if size > max_size:
+                            if keep and identity:
+                                # The payload file is the spool: it keeps every byte received.
+                                payload.update(data)
+                                out.write(data)
+                            raise _Failure(
+                                f"body exceeds --max-size {max_size}",
+                                received=received_size,
+                                truncated=True,
+                            )
+                        payload.update(data)
+                        out.write(data)
+                    pause_point("hashing")
+                for data in decoder.finish():
                     size += len(data)
                     if size > max_size:
                         raise _Failure(
@@ -499,51 +611,48 @@ class Fetcher:
                         )
                     payload.update(data)
                     out.write(data)
-                tail = decoder.flush()
-                if tail:
-                    size += len(tail)
-                    payload.update(tail)
-                    out.write(tail)
-        except _Failure:
-            path.unlink(missing_ok=True)
-            if kept is not None:
-                kept.unlink(missing_ok=True)
+        except _Failure as failure:
+            failure.kept = spooled("length")
             raise
         except (
             requests.exceptions.RequestException,
             urllib3.exceptions.HTTPError,
             OSError,
-            zlib.error,
+            DecodeError,
         ) as exc:
-            path.unlink(missing_ok=True)
-            if kept is not None:
-                kept.unlink(missing_ok=True)
             local_trouble = isinstance(exc, OSError) and not isinstance(
                 exc, ConnectionError | TimeoutError
             )
             # Disk full, file too large, permission, quota: the staging area failed, not the
             # server, so the capture stops rather than recording a failed requisite.
             if local_trouble and getattr(exc, "errno", None) in (28, 27, 13, 122):
+                path.unlink(missing_ok=True)
+                if kept is not None:
+                    kept.unlink(missing_ok=True)
                 raise
             reason = "body cut short: " + _describe(exc)
-            if isinstance(exc, zlib.error):
+            truncated = "disconnect"
+            if isinstance(exc, DecodeError):
                 reason = f"content coding {encoding} could not be decoded"
-            raise _Failure(reason, received=received_size, truncated=True) from exc
+                truncated = "unspecified"
+            cut = _Failure(reason, received=received_size, truncated=True, kept=spooled(truncated))
+            raise cut from exc
         except BaseException:
             path.unlink(missing_ok=True)
             if kept is not None:
                 kept.unlink(missing_ok=True)
             raise
         digests = payload.hexdigests()
-        return Body(
+        body = Body(
             path=path,
             size=size,
             digests=digests,
             received_size=received_size,
             received_digests={} if identity else received.hexdigests(),
             content_encoding=encoding,
-            received_path=kept,
+            received_path=(kept or path) if keep else None,
         )
+        return body, spooled(None) if keep else None
 
 
 def copy_local_file(source: Path, tmp_dir: Path, checksums: tuple[str, ...], max_size: int) -> Body:

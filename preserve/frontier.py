@@ -14,6 +14,7 @@ from typing import Generic, Protocol, TypeVar
 
 from preserve.fetch import Fetcher, default_user_agent
 from preserve.models import CaptureOptions, Link, Role, SkipReason
+from preserve.netsafety import is_refusal
 from preserve.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_url, rules_from_response
 from preserve.scope import Scope
 
@@ -92,6 +93,9 @@ class RobotsCache:
                 body.path.unlink(missing_ok=True)
                 if body.received_path is not None:
                     body.received_path.unlink(missing_ok=True)
+        if is_refusal(result.error):
+            # The guard refuses the host's pages too; they are logged as private-address.
+            return RobotsRules(source, allow_all=True, note=result.error)
         return rules_from_response(source, result.status, data, result.error)
 
     def refusal(self, url: str) -> str | None:

@@ -45,6 +45,26 @@ class HtmlLinks:
 
 
 @dataclass(frozen=True, slots=True)
+class Received:
+    """One response as it arrived, spooled to disk for its WARC record: head, body, digests.
+
+    `head` is the status line and header lines (ending with the blank line) the record
+    carries; `path` holds the body as received (content coding kept, transfer coding
+    removed), None when there was none. `sha256` is of that body (the WARC payload digest),
+    `block_sha256` of the head followed by the body (the block digest). `truncated` is the
+    WARC-Truncated reason: "length" when --max-size or the bound on error bodies stopped
+    reading, "disconnect" when the body was cut short; None when complete.
+    """
+
+    head: bytes
+    path: Path | None
+    size: int
+    sha256: str
+    block_sha256: str
+    truncated: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Exchange:
     """One HTTP request and its response headers, as sent and as received (one redirect hop)."""
 
@@ -57,6 +77,8 @@ class Exchange:
     response_headers: tuple[tuple[str, str], ...]
     started: datetime
     remote_address: str | None = None
+    received: Received | None = None
+    """The response exactly as it arrived, kept for the WARC (fetcher's `keep_received`)."""
 
     def header(self, name: str) -> str | None:
         """Return the first response header called `name` (case-insensitive), or None."""
@@ -73,7 +95,8 @@ class Body:
 
     `digests` are of the payload (content coding removed); `received_digests` of the body as
     received (content coding kept) and only when the two differ. `received_path` holds the
-    body as received, when the fetcher was asked to keep it (for WARC records).
+    body as received, when the fetcher was asked to keep it (for WARC records): the same
+    file as `path` when no content coding was removed.
     """
 
     path: Path
@@ -165,6 +188,12 @@ class CaptureOptions:
     exclude: tuple[str, ...] = ()
     linked_media: bool = True
     ignore_robots: bool = False
+    allow_private: bool = False
+    """Let requisites and redirects reach loopback, private and link-local addresses."""
+    payload: Literal["both", "files", "warc"] = "both"
+    """Where the bytes go: files under data/web/ and the WARC, files alone, or the WARC alone."""
+    access: bool = True
+    """Write the offline access copy under data/access/ (`--no-access` turns it off)."""
 
 
 @dataclass(frozen=True, slots=True)

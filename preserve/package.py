@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from preserve._version import __version__
+from preserve.access import build_access_copy
 from preserve.bag import PayloadWriter
 from preserve.bag.profile import check_capture_options, load_profile
 from preserve.errors import BadInput, PackagingFailed
@@ -20,6 +21,7 @@ from preserve.metadata import (
     build_metadata,
 )
 from preserve.models import CaptureOptions, FetchResult, LogRecord
+from preserve.pausepoint import pause_point
 from preserve.report import capture_log
 
 PROFILE_IDENTIFIER = (
@@ -42,6 +44,8 @@ class SeedOutcome:
     result: FetchResult | None
     record: LogRecord | None
     local: bool
+    page_file: Path | None = None
+    """The seed's decoded bytes when no payload file holds them (`--payload warc`)."""
 
 
 def media_type(content_type: str | None) -> str:
@@ -75,6 +79,28 @@ def payload_files(records: Sequence[LogRecord]) -> tuple[PayloadFile, ...]:
     return tuple(files.values())
 
 
+def write_access_copy(
+    writer: PayloadWriter, records: Sequence[LogRecord], url_map: Sequence[tuple[str, str]]
+) -> tuple[PayloadFile, ...]:
+    """Write the offline access copy under data/access/; return its files made from originals.
+
+    The originals under data/web/ are read, never written. The index page is written but not
+    returned: it has no original.
+    """
+
+    def read(path: str) -> bytes:
+        return (writer.bag_dir / path).read_bytes()
+
+    derived = []
+    for file in build_access_copy(records, url_map, read):
+        digests = writer.write_bytes(file.path, file.data)
+        if file.source is not None:
+            derived.append(
+                PayloadFile(file.path, len(file.data), digests, file.media_type, None, file.source)
+            )
+    return tuple(derived)
+
+
 def seed_facts(
     bag_dir: Path,
     seed: SeedOutcome,
@@ -83,8 +109,12 @@ def seed_facts(
     identifier: str,
     created: datetime,
     insecure: bool,
+    extra_files: Sequence[PayloadFile] = (),
 ) -> CaptureFacts:
-    """Return what the metadata records state about the capture, read from the staging bag."""
+    """Return what the metadata records state about the capture, read from the staging bag.
+
+    `extra_files` (the WARC and its index) are described after the captured files.
+    """
     record = seed.record
     result = seed.result
     final = result.final if result is not None else None
@@ -95,8 +125,9 @@ def seed_facts(
         kind = "text/html"
     page = None
     size = record.size if record is not None else None
-    if stored and kind in HTML_TYPES and size is not None and size <= PARSE_LIMIT:
-        page = (bag_dir / stored).read_bytes()
+    source = bag_dir / stored if stored else seed.page_file
+    if source is not None and kind in HTML_TYPES and size is not None and size <= PARSE_LIMIT:
+        page = source.read_bytes()
     return CaptureFacts(
         identifier=identifier,
         created=created,
@@ -110,7 +141,7 @@ def seed_facts(
         http_charset=http_charset(content_type),
         size=size,
         records=tuple(records),
-        files=payload_files(records),
+        files=payload_files(records) + tuple(extra_files),
         insecure=insecure,
     )
 
@@ -126,15 +157,29 @@ def finish_bag(
     capture_id: uuid.UUID,
     user: UserMetadata | None,
     profiles: Sequence[str] = (PROFILE_IDENTIFIER,),
+    warc_files: Sequence[PayloadFile] = (),
+    warc_map: Sequence[tuple[str, str, int]] = (),
 ) -> MetadataRecords:
     """Write the logs, the metadata records and the tag files; return the metadata written.
 
-    Raises PackagingFailed when a file cannot be written.
+    `warc_files` (the WARC and its index, already in the bag) are described in PREMIS. With
+    `--payload warc`, urls.tsv maps each URL to the WARC and the offset of its record
+    (`warc_map`) instead of to a payload file. Unless `--no-access` or `--payload warc` (no
+    files to open), the access copy is written first and urls.tsv's third column names the
+    access copy of each URL's file. Raises PackagingFailed when a file cannot be written.
     """
     identifier = f"urn:uuid:{capture_id}"
+    derived: tuple[PayloadFile, ...] = ()
+    if options.access and options.payload != "warc":
+        derived = write_access_copy(writer, records, url_map)
     writer.write_bytes("data/logs/capture-log.jsonl", capture_log(records))
-    tsv = "".join(f"{_tsv(url)}\t{path}\n" for url, path in url_map)
-    writer.write_bytes("data/logs/urls.tsv", ("url\tpath\n" + tsv).encode("utf-8"))
+    if options.payload == "warc":
+        tsv = "".join(f"{_tsv(url)}\t{path}\t{offset}\n" for url, path, offset in warc_map)
+        writer.write_bytes("data/logs/urls.tsv", ("url\tpath\toffset\n" + tsv).encode("utf-8"))
+    else:
+        copies = {file.source: file.path for file in derived}
+        tsv = "".join(f"{_tsv(url)}\t{path}\t{copies.get(path, '')}\n" for url, path in url_map)
+        writer.write_bytes("data/logs/urls.tsv", ("url\tpath\taccess\n" + tsv).encode("utf-8"))
     facts = seed_facts(
         writer.bag_dir,
         seed,
@@ -142,14 +187,16 @@ def finish_bag(
         identifier=identifier,
         created=created,
         insecure=options.insecure,
+        extra_files=warc_files,
     )
-    metadata = build_metadata(facts, user)
+    metadata = build_metadata(replace(facts, derived=derived), user)
     tag_files: dict[str, bytes] = {}
     for name, data in metadata.files.items():
         if options.metadata_location == "tag":
             tag_files[f"metadata/{name}"] = data
         else:
             writer.write_bytes(f"data/metadata/{name}", data)
+    pause_point("writing")
     try:
         writer.finish(
             bag_info_fields(options, metadata, identifier, seed.requested_url, created, profiles),

@@ -14,7 +14,8 @@ class PayloadFile:
 
     `path` is bag-relative (`data/web/example.com/index.html`); `digests` maps each algorithm
     (`sha512`) to its hex digest; `url` is the URL the file was captured from, None for files
-    the capture wrote itself.
+    the capture wrote itself; `source` the bag path of the file it was derived from (an
+    access copy's original), None for others.
     """
 
     path: str
@@ -22,6 +23,7 @@ class PayloadFile:
     digests: dict[str, str]
     media_type: str | None
     url: str | None
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +32,8 @@ class CaptureFacts:
 
     `page` is the seed's bytes as stored when it is HTML (None otherwise); `response_headers`
     are the seed's final response headers; `records` hold every URL attempted; `files` every
-    payload file under `data/web/` (and `data/warc/`).
+    payload file under `data/web/` (and `data/warc/`); `derived` the access copies under
+    `data/access/`, each naming its `source`.
     """
 
     identifier: str
@@ -47,6 +50,7 @@ class CaptureFacts:
     records: tuple[LogRecord, ...]
     files: tuple[PayloadFile, ...]
     insecure: bool = False
+    derived: tuple[PayloadFile, ...] = ()
 
     def seed_path(self) -> str | None:
         """Return the bag-relative path of the seed page's payload file, if it has one."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from lxml import etree
 
 from preserve.metadata.facts import CaptureFacts, PayloadFile
@@ -21,6 +24,7 @@ _HASHES = {
 }
 _LOCAL = "local"
 EVENT_ID = "capture"
+DERIVATION_EVENT_PREFIX = "access-copy-"
 
 
 def premis_xml(facts: CaptureFacts) -> bytes:
@@ -29,16 +33,23 @@ def premis_xml(facts: CaptureFacts) -> bytes:
     One `file` object per payload file in `facts.files` (bag path as identifier and original
     name, the URL it came from, size, a fixity per digest, format), one capture event
     (id.loc.gov eventType `capture`) whose outcome lists the resources that failed, and the
-    software agent that ran it. Identifiers are local to the file, as Archivematica expects.
+    software agent that ran it. Each access copy in `facts.derived` is an object too, with a
+    `derivation` relationship to its original (and back) and its own `modification` event.
+    Identifiers are local to the file, as Archivematica expects.
     """
     root = etree.Element(f"{{{PREMIS}}}premis", nsmap={"premis": PREMIS, "xsi": XSI})
     root.set(f"{{{XSI}}}schemaLocation", f"{PREMIS} {PREMIS_XSD}")
     root.set("version", "3.0")
     agent = facts.software
+    derivations = _derivations(facts)
     for file in facts.files:
-        _object(root, file)
+        _object(root, file, [d for d in derivations if d.source == file.path])
+    for file in facts.derived:
+        _object(root, file, [d for d in derivations if d.copy == file.path])
     _event(root, facts, agent)
-    _agent(root, facts, agent)
+    for derivation in derivations:
+        _derivation_event(root, derivation, facts, agent)
+    _agent(root, facts, agent, derivations)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
@@ -56,7 +67,9 @@ def _authority(element: etree._Element, vocabulary: str, code: str) -> None:
     element.set("valueURI", f"{_VOCABULARY}{vocabulary}/{code}")
 
 
-def _object(root: etree._Element, file: PayloadFile) -> None:
+def _object(
+    root: etree._Element, file: PayloadFile, derivations: Sequence[_Derivation] = ()
+) -> None:
     obj = _add(root, "object")
     obj.set(f"{{{XSI}}}type", "premis:file")
     identifier = _add(obj, "objectIdentifier")
@@ -80,9 +93,14 @@ def _object(root: etree._Element, file: PayloadFile) -> None:
     _add(designation, "formatName", file.media_type or "unknown")
     # Archivematica links a PREMIS object to a transferred file by its original name.
     _add(obj, "originalName", file.path)
-    link = _add(obj, "linkingEventIdentifier")
-    _add(link, "linkingEventIdentifierType", _LOCAL)
-    _add(link, "linkingEventIdentifierValue", EVENT_ID)
+    for derivation in derivations:
+        _relationship(obj, derivation, has_source=file.source is not None)
+    # A derived file was made by its derivation event alone, not captured.
+    events = [] if file.source is not None else [EVENT_ID]
+    for event_id in events + [d.event for d in derivations]:
+        link = _add(obj, "linkingEventIdentifier")
+        _add(link, "linkingEventIdentifierType", _LOCAL)
+        _add(link, "linkingEventIdentifierValue", event_id)
 
 
 def _event(root: etree._Element, facts: CaptureFacts, agent: str) -> None:
@@ -126,7 +144,9 @@ def _event(root: etree._Element, facts: CaptureFacts, agent: str) -> None:
         _authority(_add(link, "linkingObjectRole", "outcome"), "eventRelatedObjectRole", "out")
 
 
-def _agent(root: etree._Element, facts: CaptureFacts, agent: str) -> None:
+def _agent(
+    root: etree._Element, facts: CaptureFacts, agent: str, derivations: Sequence[_Derivation] = ()
+) -> None:
     element = _add(root, "agent")
     identifier = _add(element, "agentIdentifier")
     _add(identifier, "agentIdentifierType", _LOCAL)
@@ -136,6 +156,75 @@ def _agent(root: etree._Element, facts: CaptureFacts, agent: str) -> None:
     _authority(_add(element, "agentType", "software"), "agentType", "sof")
     if version:
         _add(element, "agentVersion", version)
-    link = _add(element, "linkingEventIdentifier")
-    _add(link, "linkingEventIdentifierType", _LOCAL)
-    _add(link, "linkingEventIdentifierValue", EVENT_ID)
+    for event_id in [EVENT_ID] + [d.event for d in derivations]:
+        link = _add(element, "linkingEventIdentifier")
+        _add(link, "linkingEventIdentifierType", _LOCAL)
+        _add(link, "linkingEventIdentifierValue", event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Derivation:
+    """One access copy made from an original: the event's identifier and both bag paths."""
+
+    event: str
+    source: str
+    copy: str
+
+
+def _derivations(facts: CaptureFacts) -> list[_Derivation]:
+    return [
+        _Derivation(f"{DERIVATION_EVENT_PREFIX}{number}", file.source, file.path)
+        for number, file in enumerate(facts.derived, 1)
+        if file.source is not None
+    ]
+
+
+def _relationship(obj: etree._Element, derivation: _Derivation, *, has_source: bool) -> None:
+    """Add a derivation relationship: the copy `has source` its original, which `is source of`
+    the copy; both name the event that made the copy, as PREMIS requires of derivations."""
+    relationship = _add(obj, "relationship")
+    _authority(_add(relationship, "relationshipType", "derivation"), "relationshipType", "der")
+    if has_source:
+        subtype, code, related = "has source", "hss", derivation.source
+    else:
+        subtype, code, related = "is source of", "iso", derivation.copy
+    _authority(_add(relationship, "relationshipSubType", subtype), "relationshipSubType", code)
+    identifier = _add(relationship, "relatedObjectIdentifier")
+    _add(identifier, "relatedObjectIdentifierType", _LOCAL)
+    _add(identifier, "relatedObjectIdentifierValue", related)
+    event = _add(relationship, "relatedEventIdentifier")
+    _add(event, "relatedEventIdentifierType", _LOCAL)
+    _add(event, "relatedEventIdentifierValue", derivation.event)
+
+
+def _derivation_event(
+    root: etree._Element, derivation: _Derivation, facts: CaptureFacts, agent: str
+) -> None:
+    """Add the event that made an access copy: id.loc.gov `modification`, which since the
+    2017 revision of the vocabulary makes a new, changed object related to its original."""
+    event = _add(root, "event")
+    identifier = _add(event, "eventIdentifier")
+    _add(identifier, "eventIdentifierType", _LOCAL)
+    _add(identifier, "eventIdentifierValue", derivation.event)
+    _authority(_add(event, "eventType", "modification"), "eventType", "mod")
+    _add(event, "eventDateTime", w3cdtf(facts.created))
+    detail = (
+        f"offline access copy {derivation.copy} made from {derivation.source}: links rewritten "
+        "to lead to files in the bag, the network refused by a Content-Security-Policy; "
+        "the original is unchanged"
+    )
+    _add(_add(event, "eventDetailInformation"), "eventDetail", detail)
+    outcome = _add(event, "eventOutcomeInformation")
+    _authority(_add(outcome, "eventOutcome", "success"), "eventOutcome", "suc")
+    link = _add(event, "linkingAgentIdentifier")
+    _add(link, "linkingAgentIdentifierType", _LOCAL)
+    _add(link, "linkingAgentIdentifierValue", agent)
+    _authority(_add(link, "linkingAgentRole", "executing program"), "eventRelatedAgentRole", "exe")
+    for path, role, code in (
+        (derivation.source, "source", "sou"),
+        (derivation.copy, "outcome", "out"),
+    ):
+        link = _add(event, "linkingObjectIdentifier")
+        _add(link, "linkingObjectIdentifierType", _LOCAL)
+        _add(link, "linkingObjectIdentifierValue", path)
+        _authority(_add(link, "linkingObjectRole", role), "eventRelatedObjectRole", code)

@@ -1,0 +1,46 @@
+"""A test-only pause point, so tests can signal a real run in a chosen phase.
+
+When the environment variable `PRESERVE_TEST_PAUSE_AT` is `<phase>:<folder>`, the first time
+a run reaches `pause_point(<phase>)` it creates `<folder>/<phase>.reached` and waits until
+`<folder>/<phase>.go` exists, so a test knows exactly where the run is when it sends SIGINT,
+SIGTERM or SIGKILL. The wait sleeps in short steps, so a signal handler in the main thread
+runs at once. Unset (always, outside the tests), it costs one dictionary lookup.
+
+Phases: `fetching` (a response's headers have arrived, its body not yet read), `hashing` (the
+first piece of a body was written and hashed, the rest not yet read), `writing` (the payload
+and logs are in the staging bag, the tag files are not yet written).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+ENVIRONMENT = "PRESERVE_TEST_PAUSE_AT"
+PHASES = ("fetching", "hashing", "writing")
+
+_lock = threading.Lock()
+_reached: set[str] = set()
+
+
+def pause_point(phase: str) -> None:
+    """Wait at `phase` if PRESERVE_TEST_PAUSE_AT names it and it was not reached before.
+
+    Returns at once when the variable is unset, empty or names another phase.
+    """
+    setting = os.environ.get(ENVIRONMENT)
+    if not setting:
+        return
+    wanted, _, folder = setting.partition(":")
+    if wanted != phase or not folder:
+        return
+    with _lock:
+        if phase in _reached:
+            return
+        _reached.add(phase)
+    Path(folder, f"{phase}.reached").touch()
+    go = Path(folder, f"{phase}.go")
+    while not go.exists():
+        time.sleep(0.02)
