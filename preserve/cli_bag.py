@@ -77,7 +77,7 @@ def _internal_error(console: Console) -> int:
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Hash files in N processes at once.",
+    help="Hash N files at once (threads; hashing runs on N cores).",
 )
 @_option(
     "--profile",
