@@ -378,13 +378,19 @@ class _Capture:
         assert body is not None
         if task.role == "seed":
             self.frontier.add_origin(result.final_url)
-        if body.size > PARSE_LIMIT or task.role == "media":
+        if task.role == "media":
             return
         base = result.final_url
         # With --payload warc the decoded bytes are still in the staging tmp folder.
         path = self.staging.bag_dir / relpath if relpath is not None else body.path
         named = path if relpath is not None else Path(unquote(urlsplit(base).path))
         kind = self._kind(task, result, named)
+        if kind is not None and body.size > PARSE_LIMIT:
+            # Parsers hold a document whole: stored, but its links are not followed, and the
+            # log says so.
+            note = f"{kind.upper()} over {PARSE_LIMIT // (1024 * 1024)} MiB: not searched for links"
+            self.records[task.seq] = replace(self.records[task.seq], note=note)
+            return
         charset = _charset(result.content_type)
         if kind == "html" and task.role in ("seed", "page", "frame"):
             found = find_html_links(path.read_bytes(), base, http_charset=charset)

@@ -221,6 +221,7 @@ class LogRecord:
     reason: str | None = None
     received_bytes: int | None = None
     tls_unverified: bool = False
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

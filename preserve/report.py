@@ -40,6 +40,7 @@ def record_dict(record: LogRecord) -> dict[str, Any]:
         "reason": record.reason,
         "received_bytes": record.received_bytes,
         "tls_unverified": record.tls_unverified or None,
+        "note": record.note,
     }
     data.update({k: v for k, v in optional.items() if v is not None})
     return data

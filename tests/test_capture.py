@@ -335,3 +335,22 @@ def test_bad_input_is_refused_before_any_work(bad: str, tmp_path: Path) -> None:
     with pytest.raises(preserve.BadInput):
         preserve.capture(bad, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_page_too_large_to_parse_is_stored_and_says_so(
+    http: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import preserve.crawl
+
+    monkeypatch.setattr(preserve.crawl, "PARSE_LIMIT", 100)
+    page = b"<title>big</title>" + b" " * 200 + b'<img src="/a.gif">'
+    http.route("/", body=page, headers={"Content-Type": "text/html"})
+    http.route("/a.gif", body=b"GIF89a", headers={"Content-Type": "image/gif"})
+    result = preserve.capture(http.url("/"), tmp_path)
+    (seed,) = result.records
+    assert seed.outcome == "captured"
+    assert seed.note == "HTML over 0 MiB: not searched for links" or "not searched" in (
+        seed.note or ""
+    )
+    logged = log_records(result.bag_path)
+    assert "not searched for links" in str(logged[0]["note"])
