@@ -7,14 +7,17 @@ The command line is a thin layer over this API:
 
     result = preserve.capture("https://example.org/", Path("bags"), preserve.CaptureOptions())
     print(result.bag_path)
+
+Names are loaded on first use, so importing the package (or starting the command line) does
+not pay for the parts a run does not need.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from preserve._version import __version__
-from preserve.bag.reader import Problem
-from preserve.bag.validate import ValidationReport, validate
-from preserve.crawl import capture
 from preserve.errors import (
     BadInput,
     FetchFailed,
@@ -25,6 +28,18 @@ from preserve.errors import (
     SomeSeedsFailed,
 )
 from preserve.models import BagInfo, CaptureOptions, CaptureResult, LogRecord
+
+if TYPE_CHECKING:
+    from preserve.bag.reader import Problem
+    from preserve.bag.validate import ValidationReport, validate
+    from preserve.crawl import capture
+
+_LAZY = {
+    "capture": "preserve.crawl",
+    "validate": "preserve.bag.validate",
+    "ValidationReport": "preserve.bag.validate",
+    "Problem": "preserve.bag.reader",
+}
 
 __all__ = [
     "BadInput",
@@ -44,3 +59,13 @@ __all__ = [
     "capture",
     "validate",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Return a public name of the API, importing its module on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'preserve' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -21,7 +21,6 @@ from typing import IO, Any, TypeVar
 import click
 
 from preserve._version import __version__
-from preserve.crawl import capture
 from preserve.errors import BadInput, Interrupted, PreserveError
 from preserve.models import DEFAULT_CHECKSUMS, BagInfo, CaptureOptions, CaptureResult, LogRecord
 from preserve.report import SeedFailure, run_document, summary_text
@@ -491,6 +490,9 @@ def _gather_seeds(urls: tuple[str, ...], input_file: str | None) -> list[str]:
 
 def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) -> int:
     """Capture every seed; return the exit code of the run."""
+    # Imported here, not at the top, so that `preserve --help` and `validate` start quickly.
+    from preserve.crawl import capture
+
     results: list[CaptureResult] = []
     failures: list[SeedFailure] = []
     exit_code = 0

@@ -11,15 +11,17 @@ import json
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from preserve._version import __version__
-from preserve.bag.inspect import inspect_bag
-from preserve.bag.profile import Profile, load_profile
-from preserve.bag.validate import ValidationReport, validate
 from preserve.cli import Console, _option
 from preserve.errors import PreserveError
+
+if TYPE_CHECKING:
+    from preserve.bag.profile import Profile
+    from preserve.bag.validate import ValidationReport
 
 _MODE_NOTE = {
     "fast": "fast: Payload-Oxum only, checksums not verified",
@@ -109,6 +111,10 @@ def validate_command(
     entries: list[dict[str, object]] = []
     exit_code = 0
     try:
+        # Imported here so that `preserve --help` and `capture` do not load the validator.
+        from preserve.bag.profile import load_profile
+        from preserve.bag.validate import validate
+
         loaded: Profile | None = load_profile(profile) if profile is not None else None
         for bag in bags:
             try:
@@ -174,6 +180,8 @@ def info_command(console: Console | None, /, bag: str, as_json: bool) -> None:
     console = console or Console()
     exit_code = 0
     try:
+        from preserve.bag.inspect import inspect_bag
+
         summary = inspect_bag(Path(bag))
         if as_json:
             click.echo(json.dumps(summary.to_dict() | {"bag": bag}, ensure_ascii=False))

@@ -15,7 +15,6 @@ import click
 from preserve._version import __version__
 from preserve.cli import Console, _option
 from preserve.errors import PreserveError
-from preserve.wacz import export_wacz
 
 
 @click.command("export")
@@ -39,6 +38,8 @@ def export_command(console: Console | None, /, bag: str, wacz: Path) -> None:
     console = console or Console()
     exit_code = 0
     try:
+        from preserve.wacz import export_wacz
+
         summary = export_wacz(Path(bag), wacz)
         console.say(
             f"{summary.path}: WACZ of {len(summary.warcs)} WARC(s), {summary.pages} page(s), "

@@ -236,12 +236,12 @@ def test_output_that_is_a_file_exits_4(site: Server, tmp_path: Path) -> None:
 def test_unexpected_error_exits_70_with_traceback(
     site: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import preserve.cli
+    import preserve.crawl
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise ZeroDivisionError("bug")
 
-    monkeypatch.setattr(preserve.cli, "capture", broken)
+    monkeypatch.setattr(preserve.crawl, "capture", broken)
     result = run("capture", site.url("/"), "-o", str(tmp_path))
     assert result.exit_code == 70
     assert "Traceback" in result.stderr

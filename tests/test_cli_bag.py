@@ -262,9 +262,9 @@ def test_exit_70_on_a_bug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug")
 
-    # By name: preserve.cli_bag is imported through preserve.cli, never first.
-    monkeypatch.setattr("preserve.cli_bag.validate", broken)
-    monkeypatch.setattr("preserve.cli_bag.inspect_bag", broken)
+    # The commands import these where they are used, so patch them where they live.
+    monkeypatch.setattr("preserve.bag.validate.validate", broken)
+    monkeypatch.setattr("preserve.bag.inspect.inspect_bag", broken)
     bag = build_bag(tmp_path / "bag")
     for command in ("validate", "info"):
         result = run(command, bag)

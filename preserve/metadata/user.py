@@ -6,12 +6,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import jsonschema  # type: ignore[import-untyped]
+from typing import TYPE_CHECKING
 
 from preserve.errors import BadInput
 from preserve.metadata.terms import DATE_TERMS, ORDER, term_name
 from preserve.metadata.values import Value, clean_text, language_tag, parse_date
+
+if TYPE_CHECKING:
+    import jsonschema  # type: ignore[import-untyped]
 
 SCHEMA_ID = "https://github.com/preserve-archive/preserve/blob/main/schemas/metadata.schema.json"
 DC_SOURCE = "--dc"
@@ -114,6 +116,9 @@ def _read_file(path: Path) -> dict[str, list[str]]:
         ) from exc
     except _DuplicateKey as exc:
         raise BadInput(f"--metadata {path}: field {exc.args[0]!r} is given twice") from exc
+    # Only a --metadata file needs the JSON Schema validator, so it is loaded only then.
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(SCHEMA)
     error = jsonschema.exceptions.best_match(validator.iter_errors(document))
     if error is not None:
