@@ -1128,3 +1128,9 @@ def test_find_css_links_never_raises_on_css_like_text(parts: list[str]) -> None:
     css = "".join(parts)
     assert_absolute(find_css_links(css, CSS_BASE))
     assert_absolute(find_style_attribute_links(css, CSS_BASE))
+
+
+@pytest.mark.parametrize("markup", [b"<object data=a://[>", b"<object data='http://[::1'>"])
+def test_object_with_a_malformed_authority_is_skipped(markup: bytes) -> None:
+    found = find_html_links(markup, "http://example.test/")
+    assert [link.url for link in found.links] == []

@@ -232,7 +232,9 @@ def _is_image_input(element: etree._Element) -> bool:
 def _object_role(element: etree._Element) -> Role:
     """Return `frame` for an `<object>` showing an HTML document, `requisite` otherwise."""
     kind = (element.get("type") or "").split(";")[0].strip().lower()
-    path = urlsplit((element.get("data") or "").strip()).path.lower()
+    # Not urlsplit: it raises on a malformed authority such as `a://[`, and only the path's
+    # ending matters here.
+    path = (element.get("data") or "").strip().split("#")[0].split("?")[0].lower()
     if kind in _HTML_TYPES or (not kind and path.endswith(_DOCUMENT_SUFFIXES)):
         return "frame"
     return "requisite"
