@@ -34,7 +34,7 @@ from preserve.models import (
     SkipReason,
 )
 from preserve.netsafety import is_refusal
-from preserve.package import SeedOutcome, finish_bag, profile_identifiers
+from preserve.package import SeedOutcome, finish_bag, media_type, profile_identifiers
 from preserve.recording import Recording
 from preserve.seeds import Seed, default_bag_name, parse_seed, validate_options
 from preserve.urls import is_web_url
@@ -53,10 +53,6 @@ class _Task:
     referrer: str | None
     depth: int
     page: str
-
-
-def _media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";")[0].strip().lower()
 
 
 def _charset(content_type: str | None) -> str | None:
@@ -355,7 +351,7 @@ class _Capture:
         self.url_map.append((self.display(url), relpath))
 
     def _kind(self, task: _Task, result: FetchResult, path: Path) -> str | None:
-        media = _media_type(result.content_type)
+        media = media_type(result.content_type)
         if media in HTML_TYPES:
             return "html"
         if media == "text/css":

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from preserve._version import __version__
 from preserve.access import build_access_copy
+from preserve.access.catalog import http_charset
 from preserve.bag import PayloadWriter
 from preserve.bag.profile import check_capture_options, load_profile
 from preserve.errors import BadInput, PackagingFailed
@@ -20,7 +21,7 @@ from preserve.metadata import (
     UserMetadata,
     build_metadata,
 )
-from preserve.models import CaptureOptions, FetchResult, LogRecord
+from preserve.models import BagInfo, CaptureOptions, FetchResult, LogRecord
 from preserve.pausepoint import pause_point
 from preserve.report import capture_log
 
@@ -51,15 +52,6 @@ class SeedOutcome:
 def media_type(content_type: str | None) -> str:
     """Return the media type of a Content-Type value, lower case, without parameters."""
     return (content_type or "").split(";")[0].strip().lower()
-
-
-def http_charset(content_type: str | None) -> str | None:
-    """Return the charset parameter of a Content-Type value, if it has one."""
-    for parameter in (content_type or "").split(";")[1:]:
-        name, _, value = parameter.partition("=")
-        if name.strip().lower() == "charset" and value.strip():
-            return value.strip().strip("\"'")
-    return None
 
 
 def payload_files(records: Sequence[LogRecord]) -> tuple[PayloadFile, ...]:
@@ -232,18 +224,25 @@ def bag_info_fields(
         fields.append(("Internal-Sender-Description", mirrored["Internal-Sender-Description"]))
     fields += [("BagIt-Profile-Identifier", profile) for profile in profiles]
     info = options.bag_info
-    for label, value in (
-        ("Source-Organization", info.source_organization),
-        ("Contact-Name", info.contact_name),
-        ("Contact-Email", info.contact_email),
-        ("Contact-Phone", info.contact_phone),
-        ("Organization-Address", info.organization_address),
-    ):
-        if value:
-            fields.append((label, value))
+    fields += sender_fields(info)
     fields += [(k, v) for k, v in metadata.bag_info if k != "Internal-Sender-Description"]
     fields.extend(info.extra)
     return fields
+
+
+def sender_fields(info: BagInfo) -> list[tuple[str, str]]:
+    """Return the bag-info fields the user gave about the sender, in the contract's order."""
+    return [
+        (label, value)
+        for label, value in (
+            ("Source-Organization", info.source_organization),
+            ("Contact-Name", info.contact_name),
+            ("Contact-Email", info.contact_email),
+            ("Contact-Phone", info.contact_phone),
+            ("Organization-Address", info.organization_address),
+        )
+        if value
+    ]
 
 
 OWN_LABELS = (
@@ -271,15 +270,7 @@ def profile_identifiers(options: CaptureOptions) -> list[str]:
     profile = load_profile(options.profile)
     info = options.bag_info
     given: list[str | tuple[str, str]] = list(OWN_LABELS)
-    for label, value in (
-        ("Source-Organization", info.source_organization),
-        ("Contact-Name", info.contact_name),
-        ("Contact-Email", info.contact_email),
-        ("Contact-Phone", info.contact_phone),
-        ("Organization-Address", info.organization_address),
-    ):
-        if value:
-            given.append((label, value))
+    given += sender_fields(info)
     given += list(info.extra)
     tag_files = (
         [f"metadata/{name}" for name in METADATA_FILES]
