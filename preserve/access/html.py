@@ -10,7 +10,7 @@ from preserve.access.catalog import Catalog, Document, Linker, base_url
 from preserve.access.charsets import codec_name, decode, encode, split_bom, web_label
 from preserve.access.css import rewrite_css
 from preserve.access.tokens import Attribute, Token, tokenize
-from preserve.discover import decode_html
+from preserve.discover import decode_html, srcset_candidates
 from preserve.urls import resolve_in_document
 
 CONTENT_SECURITY_POLICY = (
@@ -228,40 +228,6 @@ class _Rewriter:
             self.edits.append((attribute.value_start - 1, attribute.value_end + 1, quoted))
         else:
             self.edits.append((attribute.value_start, attribute.value_end, quoted))
-
-
-def srcset_candidates(value: str) -> list[tuple[str, str]]:
-    """Return each candidate of a `srcset` value as (URL, descriptors), in order.
-
-    Follows the WHATWG parsing: a URL runs to the next whitespace (so it may hold commas),
-    trailing commas end a candidate, descriptors run to a comma outside parentheses.
-    """
-    candidates: list[tuple[str, str]] = []
-    position, end = 0, len(value)
-    while True:
-        while position < end and (value[position] in _SPACE or value[position] == ","):
-            position += 1
-        if position >= end:
-            return candidates
-        start = position
-        while position < end and value[position] not in _SPACE:
-            position += 1
-        url = value[start:position]
-        if url.endswith(","):
-            candidates.append((url.rstrip(","), ""))
-            continue
-        descriptor_start, depth = position, 0
-        while position < end:
-            char = value[position]
-            if char == "(":
-                depth += 1
-            elif char == ")" and depth:
-                depth -= 1
-            elif char == "," and not depth:
-                break
-            position += 1
-        candidates.append((url, " ".join(value[descriptor_start:position].split())))
-        position += 1
 
 
 def _insertion_point(text: str, tokens: list[Token]) -> int:

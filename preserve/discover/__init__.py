@@ -9,6 +9,7 @@ from preserve.discover.html import (
     find_html_links,
     is_media_url,
     parse_srcset,
+    srcset_candidates,
 )
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "find_style_attribute_links",
     "is_media_url",
     "parse_srcset",
+    "srcset_candidates",
 ]

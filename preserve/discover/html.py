@@ -299,37 +299,43 @@ def _link_references(element: etree._Element) -> Iterator[tuple[str, Role, str]]
             yield candidate, "requisite", "link[preload]@imagesrcset"
 
 
-def parse_srcset(value: str) -> list[str]:
-    """Return the URL of each image candidate in a `srcset` value, in order.
+def srcset_candidates(value: str) -> list[tuple[str, str]]:
+    """Return each candidate of a `srcset` value as (URL, descriptors), in order.
 
-    Follows the WHATWG algorithm: a URL runs to the next whitespace (so it may hold commas),
-    trailing commas end a candidate, and descriptors run to a comma outside parentheses.
+    Follows the WHATWG parsing: a URL runs to the next whitespace (so it may hold commas),
+    trailing commas end a candidate, descriptors run to a comma outside parentheses.
     """
-    urls: list[str] = []
+    candidates: list[tuple[str, str]] = []
     position, end = 0, len(value)
     while True:
         while position < end and (value[position] in _WHITESPACE or value[position] == ","):
             position += 1
         if position >= end:
-            return urls
+            return candidates
         start = position
         while position < end and value[position] not in _WHITESPACE:
             position += 1
         url = value[start:position]
         if url.endswith(","):
-            urls.append(url.rstrip(","))
+            candidates.append((url.rstrip(","), ""))
             continue
-        urls.append(url)
-        depth = 0
+        descriptor_start, depth = position, 0
         while position < end:
             char = value[position]
-            position += 1
             if char == "(":
                 depth += 1
             elif char == ")" and depth:
                 depth -= 1
             elif char == "," and not depth:
                 break
+            position += 1
+        candidates.append((url, " ".join(value[descriptor_start:position].split())))
+        position += 1
+
+
+def parse_srcset(value: str) -> list[str]:
+    """Return the URL of each image candidate in a `srcset` value, in order."""
+    return [url for url, _descriptors in srcset_candidates(value)]
 
 
 def _codec(label: str | None, *, from_meta: bool = False) -> str | None:
