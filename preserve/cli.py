@@ -92,6 +92,16 @@ class Console:
         self._clear_progress()
         click.echo(f"preserve: error: {message}", err=True)
 
+    def internal_error(self) -> int:
+        """Print the traceback being handled (a bug), also to the log, and return exit 70."""
+        text = traceback.format_exc()
+        if self.log is not None:
+            self.log.write(text)
+        self._clear_progress()
+        click.echo(text, err=True, nl=False)
+        self.error(f"internal error: this is a bug in preserve {__version__}")
+        return 70
+
     def record(self, record: LogRecord) -> None:
         """Report one URL attempted: a verbose line, and the progress line on a terminal."""
         detail = record.error or record.reason or (f"{record.size:,} bytes" if record.size else "")
@@ -522,12 +532,7 @@ def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) 
         console.error(str(exc))
         exit_code = exc.exit_code
     except Exception:  # noqa: BLE001 - anything else is a bug: show it, exit 70
-        text = traceback.format_exc()
-        if console.log is not None:
-            console.log.write(text)
-        click.echo(text, err=True, nl=False)
-        console.error(f"internal error: this is a bug in preserve {__version__}")
-        exit_code = 70
+        exit_code = console.internal_error()
     if opts["as_json"]:
         click.echo(json.dumps(run_document(results, failures, exit_code), ensure_ascii=False))
     return exit_code

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,16 +53,6 @@ def _verdict(report: ValidationReport) -> str:
         notes.insert(0, _count(len(report.problems), "problem"))
     suffix = f" ({'; '.join(notes)})" if notes else ""
     return f"{'valid' if report.valid else 'invalid'}{suffix}"
-
-
-def _internal_error(console: Console) -> int:
-    """Print the traceback of a bug and return exit code 70."""
-    text = traceback.format_exc()
-    if console.log is not None:
-        console.log.write(text)
-    click.echo(text, err=True, nl=False)
-    console.error(f"internal error: this is a bug in preserve {__version__}")
-    return 70
 
 
 @click.command("validate")
@@ -141,7 +130,7 @@ def validate_command(
         console.error(str(exc))
         exit_code = exc.exit_code
     except Exception:  # noqa: BLE001 - anything else is a bug: show it, exit 70
-        exit_code = _internal_error(console)
+        exit_code = console.internal_error()
     if as_json:
         document = {"software": f"preserve/{__version__}", "exit_code": exit_code, "bags": entries}
         click.echo(json.dumps(document, ensure_ascii=False))
@@ -191,5 +180,5 @@ def info_command(console: Console | None, /, bag: str, as_json: bool) -> None:
         console.error(str(exc))
         exit_code = exc.exit_code
     except Exception:  # noqa: BLE001 - anything else is a bug: show it, exit 70
-        exit_code = _internal_error(console)
+        exit_code = console.internal_error()
     sys.exit(exit_code)

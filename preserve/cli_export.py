@@ -7,12 +7,10 @@ stdout carries the path written; stderr a one-line summary and errors.
 from __future__ import annotations
 
 import sys
-import traceback
 from pathlib import Path
 
 import click
 
-from preserve._version import __version__
 from preserve.cli import Console, _option
 from preserve.errors import PreserveError
 
@@ -50,10 +48,5 @@ def export_command(console: Console | None, /, bag: str, wacz: Path) -> None:
         console.error(str(exc))
         exit_code = exc.exit_code
     except Exception:  # noqa: BLE001 - anything else is a bug: show it, exit 70
-        text = traceback.format_exc()
-        if console.log is not None:
-            console.log.write(text)
-        click.echo(text, err=True, nl=False)
-        console.error(f"internal error: this is a bug in preserve {__version__}")
-        exit_code = 70
+        exit_code = console.internal_error()
     sys.exit(exit_code)
