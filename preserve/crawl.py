@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from preserve.bag import PayloadWriter, Staging, clean_stale
 from preserve.bag.serialize import serialize_bag
-from preserve.discover import find_css_links, find_html_links
+from preserve.discover import HTML_TYPES, PARSE_LIMIT, find_css_links, find_html_links
 from preserve.errors import FetchFailed, PackagingFailed
 from preserve.fetch import Cancelled, Fetcher, copy_local_file
 from preserve.frontier import DepthQueue, Frontier
@@ -38,10 +38,6 @@ from preserve.package import SeedOutcome, finish_bag, media_type, profile_identi
 from preserve.recording import Recording
 from preserve.seeds import Seed, default_bag_name, parse_seed, validate_options
 from preserve.urls import is_web_url
-
-# HTML and CSS larger than this are stored but not parsed for links: parsers hold them whole.
-PARSE_LIMIT = 32 * 1024 * 1024
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from preserve.access import build_access_copy
 from preserve.access.catalog import http_charset
 from preserve.bag import PayloadWriter
 from preserve.bag.profile import check_capture_options, load_profile
+from preserve.discover import HTML_TYPES, PARSE_LIMIT
 from preserve.errors import BadInput, PackagingFailed
 from preserve.metadata import (
     CaptureFacts,
@@ -31,9 +32,6 @@ PROFILE_IDENTIFIER = (
 """The BagIt-Profile-Identifier of every bag preserve makes: `schemas/bagit-profile.json`."""
 
 METADATA_FILES = ("dc.xml", "oai_dc.xml", "premis.xml", "metadata.csv")
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-# Pages larger than this are stored but not read for metadata: the parser holds them whole.
-PARSE_LIMIT = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)

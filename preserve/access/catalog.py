@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, unquote
 
+from preserve.discover import HTML_TYPES, PARSE_LIMIT
 from preserve.models import LogRecord, Role
 from preserve.urls import canonicalize, resolve_in_document
 
@@ -18,9 +19,6 @@ INDEX_PATH = "data/access/index.html"
 """The access copy's front page: the pages captured, with their titles."""
 
 WEB_PREFIX = "data/web/"
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-# Larger documents are stored but never parsed, by the crawl or here; links go to the original.
-PARSE_LIMIT = 32 * 1024 * 1024
 # Opening a file from disk, a browser takes its type from the name: a page must end in .html
 # (not .php or .asp) and a stylesheet in .css, or it is shown as text or refused.
 _SUFFIXES = {"html": (".html", ".htm"), "css": (".css",)}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from preserve.discover.css import find_css_links, find_style_attribute_links
 from preserve.discover.html import (
+    HTML_TYPES,
     MEDIA_EXTENSIONS,
+    PARSE_LIMIT,
     decode_html,
     find_html_links,
     is_media_url,
@@ -13,7 +15,9 @@ from preserve.discover.html import (
 )
 
 __all__ = [
+    "HTML_TYPES",
     "MEDIA_EXTENSIONS",
+    "PARSE_LIMIT",
     "decode_html",
     "find_css_links",
     "find_html_links",

@@ -84,7 +84,11 @@ _LAZY_URL_ATTRIBUTES = ("data-src", "data-original", "data-lazy-src")
 _LAZY_SRCSET_ATTRIBUTES = ("data-srcset", "data-lazy-srcset")
 # <param> names plug-ins (Flash, QuickTime, Windows Media, RealPlayer) read a file from.
 _PARAM_NAMES = frozenset({"movie", "src", "filename", "url"})
-_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+"""The media types of HTML documents."""
+PARSE_LIMIT = 32 * 1024 * 1024
+"""Documents larger than this are stored but never parsed (for links, metadata or the access
+copy): the parsers hold a document whole."""
 _DOCUMENT_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
 # Files an archivist wants when a page links to them (audio, video, images, PDF and office
 # documents), recognised by the extension of the link's path.
@@ -235,7 +239,7 @@ def _object_role(element: etree._Element) -> Role:
     # Not urlsplit: it raises on a malformed authority such as `a://[`, and only the path's
     # ending matters here.
     path = (element.get("data") or "").strip().split("#")[0].split("?")[0].lower()
-    if kind in _HTML_TYPES or (not kind and path.endswith(_DOCUMENT_SUFFIXES)):
+    if kind in HTML_TYPES or (not kind and path.endswith(_DOCUMENT_SUFFIXES)):
         return "frame"
     return "requisite"
 
