@@ -564,6 +564,21 @@ class Fetcher:
             spool = kept or path
             return Received(head, spool, received_size, sha256, block.hexdigest(), truncated)
 
+        def store(data: bytes, stored: int) -> int:
+            """Hash and write one decoded piece; return the size so far, or fail past --max-size."""
+            stored += len(data)
+            if stored > max_size:
+                if keep and identity:
+                    # The payload file is the spool: it keeps every byte received.
+                    payload.update(data)
+                    out.write(data)
+                raise _Failure(
+                    f"body exceeds --max-size {max_size}", received=received_size, truncated=True
+                )
+            payload.update(data)
+            out.write(data)
+            return stored
+
         try:
             with path.open("wb") as out, (kept or Path(os.devnull)).open("wb") as raw_out:
                 raw = response.raw
@@ -587,30 +602,10 @@ class Fetcher:
                     # Decoded piece by piece, so a decompression bomb stops at --max-size
                     # without ever being held in memory.
                     for data in decoder.decode(chunk):
-                        size += len(data)
-                        if size > max_size:
-                            if keep and identity:
-                                # The payload file is the spool: it keeps every byte received.
-                                payload.update(data)
-                                out.write(data)
-                            raise _Failure(
-                                f"body exceeds --max-size {max_size}",
-                                received=received_size,
-                                truncated=True,
-                            )
-                        payload.update(data)
-                        out.write(data)
+                        size = store(data, size)
                     pause_point("hashing")
                 for data in decoder.finish():
-                    size += len(data)
-                    if size > max_size:
-                        raise _Failure(
-                            f"body exceeds --max-size {max_size}",
-                            received=received_size,
-                            truncated=True,
-                        )
-                    payload.update(data)
-                    out.write(data)
+                    size = store(data, size)
         except _Failure as failure:
             failure.kept = spooled("length")
             raise
