@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import VENV_BIN, machine, repeat, serve, table
+from common import VENV_BIN, compile_package, machine, repeat, serve, table
 
 FILES = 8
 BLOCK = 1 << 20
@@ -68,6 +68,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--total-mb", type=int, default=512)
     args = parser.parse_args()
+    compile_package()
     preserve_bin = str(VENV_BIN / "preserve")
     python = sys.executable
     with tempfile.TemporaryDirectory(prefix="preserve-bench-", dir=os.getcwd()) as temp:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import VENV_BIN, machine, repeat, serve, table
+from common import VENV_BIN, compile_package, machine, repeat, serve, table
 
 IMAGES = 200
 CSS_IMAGES = 20
@@ -62,6 +62,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    compile_package()
     preserve_bin = str(VENV_BIN / "preserve")
     wget = shutil.which("wget")
     with tempfile.TemporaryDirectory(prefix="preserve-bench-") as temp:

@@ -10,23 +10,27 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, MutableMapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from requests.sessions import merge_setting as _untyped_merge_setting
+from requests.utils import get_environ_proxies
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from preserve import netsafety
 from preserve._version import __version__
 from preserve.codings import DecodeError, Identity, decoder_for
+from preserve.digests import Digests
 from preserve.errors import BadInput
 from preserve.models import Body, CaptureOptions, Exchange, FetchResult, Received
 from preserve.netsafety import AddressGuard, Network, PrivateAddress
@@ -34,6 +38,8 @@ from preserve.pausepoint import pause_point
 from preserve.urls import WEB_SCHEMES, resolve
 
 CHUNK = 256 * 1024
+# A body past this size is hashed on threads of its own, one per algorithm.
+PARALLEL_AFTER = 8 * 1024 * 1024
 # Response heads larger than this are refused: http.client alone allows 100 lines of 64 KiB.
 MAX_HEADER_BYTES = 256 * 1024
 _HEADERS_TOO_LARGE = re.compile(r"got more than \d+ (?:headers|bytes when reading [a-z ]+)")
@@ -41,6 +47,8 @@ _HEADERS_TOO_LARGE = re.compile(r"got more than \d+ (?:headers|bytes when readin
 ERROR_BODY_LIMIT = 1024 * 1024
 RETRY_AFTER_CAP = 60.0
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# requests' own rule for a request setting over the session's (None values dropped).
+_merge_setting: Callable[[Any, Any], Any] = _untyped_merge_setting
 PROJECT_URL = "https://github.com/preserve-archive/preserve"
 
 
@@ -100,20 +108,44 @@ def _guarded_pools(guard: AddressGuard) -> dict[str, type[HTTPConnectionPool]]:
     return {"http": Pool, "https": TLSPool}
 
 
-class Digests:
-    """Several hash algorithms fed from the same bytes."""
+class _Session(requests.Session):
+    """A Session that reads the proxy and CA-bundle variables once, and proxies once a host.
 
-    def __init__(self, algorithms: tuple[str, ...]) -> None:
-        self._hashes = {alg: hashlib.new(alg) for alg in algorithms}
+    requests looks through the whole environment for proxies on every request, which costs
+    more than an exchange on a fast network; a capture's environment does not change while
+    it runs. What it finds is what requests would: explicit settings still win.
+    """
 
-    def update(self, data: bytes) -> None:
-        """Feed `data` to every algorithm."""
-        for h in self._hashes.values():
-            h.update(data)
+    def __init__(self) -> None:
+        super().__init__()
+        self._ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        self._host_proxies: dict[str, dict[str, str]] = {}
 
-    def hexdigests(self) -> dict[str, str]:
-        """Return each algorithm's hex digest."""
-        return {alg: h.hexdigest() for alg, h in self._hashes.items()}
+    def merge_environment_settings(
+        self,
+        url: str | bytes | None,
+        proxies: MutableMapping[str, str] | None,
+        stream: bool | None,
+        verify: Any,
+        cert: Any,
+    ) -> Any:
+        """Return the request's settings: its own, then the environment's, then the session's."""
+        if not self.trust_env or (proxies and "no_proxy" in proxies):
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        text = url.decode("latin-1") if isinstance(url, bytes) else url or ""
+        parts = urlsplit(text)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        found = self._host_proxies.get(origin)
+        if found is None:
+            found = self._host_proxies[origin] = get_environ_proxies(text)
+        if verify is True or verify is None:
+            verify = self._ca_bundle or verify
+        return {
+            "proxies": _merge_setting({**found, **(proxies or {})}, self.proxies),
+            "stream": _merge_setting(stream, self.stream),
+            "verify": _merge_setting(verify, self.verify),
+            "cert": _merge_setting(cert, self.cert),
+        }
 
 
 @dataclass(slots=True)
@@ -252,7 +284,7 @@ class Fetcher:
 
     def _make_session(self) -> requests.Session:
         opts = self.options
-        session = requests.Session()
+        session = _Session()
         adapter = HTTPAdapter(
             pool_connections=max(10, opts.workers),
             pool_maxsize=max(opts.workers, 1),
@@ -525,14 +557,14 @@ class Fetcher:
         `keep_received` the failure carries what was received, marked truncated.
         """
         keep = self.keep_received
-        block = hashlib.sha256(head) if keep else None
         max_size = self.options.max_size
         length = response.headers.get("Content-Length", "").strip()
         if length.isdigit() and int(length) > max_size:
             failure = _Failure(f"Content-Length {length} exceeds --max-size {max_size}")
-            if block is not None:
+            if keep:
                 empty = hashlib.sha256().hexdigest()
-                failure.kept = Received(head, None, 0, empty, block.hexdigest(), "length")
+                block_sha256 = hashlib.sha256(head).hexdigest()
+                failure.kept = Received(head, None, 0, empty, block_sha256, "length")
             raise failure
         encoding = response.headers.get("Content-Encoding")
         decoder = decoder_for(encoding, CHUNK)
@@ -540,11 +572,17 @@ class Fetcher:
             # An unknown coding cannot be undone: the payload is the body as received.
             decoder = Identity()
         identity = isinstance(decoder, Identity)
-        payload = Digests(self.options.checksums)
-        received = Digests(("sha256",))
+        # With --payload warc there is no payload file to list in a manifest: the payload's
+        # digest is the WARC's (sha256), and the bag's algorithms hash the WARC itself.
+        algorithms = ("sha256",) if self.options.payload == "warc" else self.options.checksums
+        payload = Digests(algorithms, parallel_after=PARALLEL_AFTER)
+        received = Digests(("sha256",), parallel_after=PARALLEL_AFTER)
+        block = Digests(("sha256",), parallel_after=PARALLEL_AFTER) if keep else None
+        if block is not None:
+            block.update(head)
         # Without a content coding the payload file is the body as received: one file, and
         # its sha256 (when a --checksum) is the WARC payload digest too.
-        reuse = keep and identity and "sha256" in self.options.checksums
+        reuse = keep and identity and "sha256" in algorithms
         feed_received = not identity or (keep and not reuse)
         path = self._tmp_path()
         kept = path.with_name(path.name + ".received") if keep and not identity else None
@@ -562,7 +600,8 @@ class Fetcher:
                 path.unlink(missing_ok=True)
             sha256 = (payload if reuse else received).hexdigests()["sha256"]
             spool = kept or path
-            return Received(head, spool, received_size, sha256, block.hexdigest(), truncated)
+            block_sha256 = block.hexdigests()["sha256"]
+            return Received(head, spool, received_size, sha256, block_sha256, truncated)
 
         def store(data: bytes, stored: int) -> int:
             """Hash and write one decoded piece; return the size so far, or fail past --max-size."""
@@ -580,74 +619,83 @@ class Fetcher:
             return stored
 
         try:
-            with path.open("wb") as out, (kept or Path(os.devnull)).open("wb") as raw_out:
-                raw = response.raw
-                # read1 returns what has arrived, so a slow body still sees a cancel promptly;
-                # stream() waits for a whole CHUNK (older urllib3 has no read1).
-                chunks = (
-                    iter(lambda: raw.read1(CHUNK, decode_content=False), b"")
-                    if hasattr(raw, "read1")
-                    else raw.stream(CHUNK, decode_content=False)
-                )
-                for chunk in chunks:
-                    if self.cancel.is_set():
-                        raise Cancelled
-                    received_size += len(chunk)
-                    if kept is not None:
-                        raw_out.write(chunk)
-                    if feed_received:
-                        received.update(chunk)
-                    if block is not None:
-                        block.update(chunk)
-                    # Decoded piece by piece, so a decompression bomb stops at --max-size
-                    # without ever being held in memory.
-                    for data in decoder.decode(chunk):
+            try:
+                raw_file = kept.open("wb") if kept is not None else nullcontext(None)
+                with path.open("wb") as out, raw_file as raw_out:
+                    raw = response.raw
+                    # read1 returns what has arrived, so a slow body still sees a cancel promptly;
+                    # stream() waits for a whole CHUNK (older urllib3 has no read1).
+                    chunks = (
+                        iter(lambda: raw.read1(CHUNK, decode_content=False), b"")
+                        if hasattr(raw, "read1")
+                        else raw.stream(CHUNK, decode_content=False)
+                    )
+                    for chunk in chunks:
+                        if self.cancel.is_set():
+                            raise Cancelled
+                        received_size += len(chunk)
+                        if raw_out is not None:
+                            raw_out.write(chunk)
+                        if feed_received:
+                            received.update(chunk)
+                        if block is not None:
+                            block.update(chunk)
+                        # Decoded piece by piece, so a decompression bomb stops at --max-size
+                        # without ever being held in memory.
+                        for data in decoder.decode(chunk):
+                            size = store(data, size)
+                        pause_point("hashing")
+                    for data in decoder.finish():
                         size = store(data, size)
-                    pause_point("hashing")
-                for data in decoder.finish():
-                    size = store(data, size)
-        except _Failure as failure:
-            failure.kept = spooled("length")
-            raise
-        except (
-            requests.exceptions.RequestException,
-            urllib3.exceptions.HTTPError,
-            OSError,
-            DecodeError,
-        ) as exc:
-            local_trouble = isinstance(exc, OSError) and not isinstance(
-                exc, ConnectionError | TimeoutError
-            )
-            # Disk full, file too large, permission, quota: the staging area failed, not the
-            # server, so the capture stops rather than recording a failed requisite.
-            if local_trouble and getattr(exc, "errno", None) in (28, 27, 13, 122):
+            except _Failure as failure:
+                failure.kept = spooled("length")
+                raise
+            except (
+                requests.exceptions.RequestException,
+                urllib3.exceptions.HTTPError,
+                OSError,
+                DecodeError,
+            ) as exc:
+                local_trouble = isinstance(exc, OSError) and not isinstance(
+                    exc, ConnectionError | TimeoutError
+                )
+                # Disk full, file too large, permission, quota: the staging area failed, not the
+                # server, so the capture stops rather than recording a failed requisite.
+                if local_trouble and getattr(exc, "errno", None) in (28, 27, 13, 122):
+                    path.unlink(missing_ok=True)
+                    if kept is not None:
+                        kept.unlink(missing_ok=True)
+                    raise
+                reason = "body cut short: " + _describe(exc)
+                truncated = "disconnect"
+                if isinstance(exc, DecodeError):
+                    reason = f"content coding {encoding} could not be decoded"
+                    truncated = "unspecified"
+                cut = _Failure(
+                    reason, received=received_size, truncated=True, kept=spooled(truncated)
+                )
+                raise cut from exc
+            except BaseException:
                 path.unlink(missing_ok=True)
                 if kept is not None:
                     kept.unlink(missing_ok=True)
                 raise
-            reason = "body cut short: " + _describe(exc)
-            truncated = "disconnect"
-            if isinstance(exc, DecodeError):
-                reason = f"content coding {encoding} could not be decoded"
-                truncated = "unspecified"
-            cut = _Failure(reason, received=received_size, truncated=True, kept=spooled(truncated))
-            raise cut from exc
-        except BaseException:
-            path.unlink(missing_ok=True)
-            if kept is not None:
-                kept.unlink(missing_ok=True)
-            raise
-        digests = payload.hexdigests()
-        body = Body(
-            path=path,
-            size=size,
-            digests=digests,
-            received_size=received_size,
-            received_digests={} if identity else received.hexdigests(),
-            content_encoding=encoding,
-            received_path=(kept or path) if keep else None,
-        )
-        return body, spooled(None) if keep else None
+            digests = payload.hexdigests()
+            body = Body(
+                path=path,
+                size=size,
+                digests=digests,
+                received_size=received_size,
+                received_digests={} if identity else received.hexdigests(),
+                content_encoding=encoding,
+                received_path=(kept or path) if keep else None,
+            )
+            return body, spooled(None) if keep else None
+        finally:
+            # Stops the hashing threads of a big body on every way out.
+            for hashing in (payload, received, block):
+                if hashing is not None:
+                    hashing.close()
 
 
 def copy_local_file(source: Path, tmp_dir: Path, checksums: tuple[str, ...], max_size: int) -> Body:

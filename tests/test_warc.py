@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import random
 import zlib
@@ -16,7 +17,7 @@ from click.testing import CliRunner
 
 import preserve
 from preserve.cli import main
-from preserve.warc.members import GzipMember, deflate_level
+from preserve.warc.members import GzipMember, deflate_level, window_bits
 
 from .conftest import EXAMPLE_SITE, SHARED, Server
 from .corpus_proxy import CorpusProxy, corpus_proxy
@@ -300,6 +301,11 @@ def test_payload_warc_maps_every_url_to_its_record(http: Server, tmp_path: Path)
     assert {e["url"] for e in captured} <= mapped.keys()
     assert mapped[http.url("/old.png")].uri == http.url("/new.png")
     assert original_payload(mapped[http.url("/b.js")], records) == SCRIPT
+    # No payload files: each URL's log digest is its payload's sha256, the bag's algorithms
+    # (sha512 and sha256) being spent on the WARC the manifests list.
+    for entry in captured:
+        payload = original_payload(mapped[str(entry["url"])], records)
+        assert entry["digests"] == {"sha256": hashlib.sha256(payload).hexdigest()}
 
 
 def test_payload_option_on_the_command_line_and_in_the_environment(
@@ -365,17 +371,36 @@ def test_deflate_level_by_type(content_type: str | None, coding: str | None, lev
 
 
 @pytest.mark.parametrize("size", [0, 1, 65_534, 65_535, 65_536, 200_000])
-def test_stored_members_are_valid_gzip(size: int) -> None:
+@pytest.mark.parametrize("piece", [16_384, 65_535, 1 << 20])
+def test_stored_members_are_valid_gzip(size: int, piece: int) -> None:
     data = random.Random(size).randbytes(size)
     out = _Sink()
-    member = GzipMember(out, 0)  # type: ignore[arg-type]
-    for start in range(0, size, 16_384):
-        member.write(data[start : start + 16_384])
-    member.flush()
-    member.finish()
+    member = GzipMember(out, 0, size)
+    for start in range(0, size, piece):
+        member.write(data[start : start + piece])
+    member.finish(b"\r\n\r\n")
     packed = bytes(out.data)
-    assert gzip.decompress(packed) == data
-    assert len(packed) == size + 18 + 5 * (size // 65_535 + 1)
+    assert gzip.decompress(packed) == data + b"\r\n\r\n"
+    # Stored blocks only: 5 bytes of framing a block, a block for every write's 64 KiB.
+    writes = [min(piece, size - start) for start in range(0, size, piece)]
+    blocks = sum(-(-n // 65_535) for n in writes) + 1
+    assert len(packed) == size + 4 + 18 + 5 * blocks
+
+
+@pytest.mark.parametrize("size", [0, 100, 5_000, 70_000, 3_000_000])
+def test_deflated_members_fit_their_window_and_hold_the_bytes(size: int) -> None:
+    data = (b"<p>text that compresses</p>\n" * (size // 28 + 1))[:size]
+    out = _Sink()
+    member = GzipMember(out, 6, size)
+    for start in range(0, size, 1 << 20):
+        member.write(data[start : start + (1 << 20)])
+    member.finish(b"\r\n\r\n")
+    assert gzip.decompress(bytes(out.data)) == data + b"\r\n\r\n"
+    # The smallest window that holds the whole member, from 2**9 up to zlib's 2**15.
+    bits = window_bits(size)
+    assert 9 <= bits <= 15
+    assert 2**bits >= min(size, 2**15)
+    assert bits == 9 or 2 ** (bits - 1) < size
 
 
 class _Sink:

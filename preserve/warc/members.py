@@ -1,20 +1,28 @@
 """gzip members, one per WARC record: deflated for text, stored (level 0) for compressed media.
 
-warcio's writer deflates every record at level 9, which costs about 20 MB/s on media that
-is already compressed and gains nothing; those records go in stored deflate blocks instead
-(still a valid gzip member), and text is deflated at zlib's default level 6.
+Deflating media that is already compressed costs far more than writing it (about 20 MB/s at
+level 9) and gains nothing; those records go in stored deflate blocks instead (still a valid
+gzip member), and text is deflated at zlib's default level 6.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from typing import BinaryIO
+from typing import Protocol
 
 TEXT_LEVEL = 6
 _STORED_MAX = 0xFFFF
 # ID1 ID2, CM=deflate, no flags, mtime 0, no extra flags, OS unix: as zlib writes it.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"
+
+
+class Sink(Protocol):
+    """Where a member's bytes go."""
+
+    def write(self, data: bytes, /) -> object:
+        """Take the next bytes."""
+
 
 _COMPRESSED_TYPES = frozenset(
     {
@@ -63,53 +71,66 @@ def deflate_level(content_type: str | None, content_encoding: str | None = None)
     return TEXT_LEVEL
 
 
+def window_bits(size: int) -> int:
+    """Return the deflate window (9 to 15 bits) for `size` bytes: no bigger than it needs.
+
+    zlib sets up tables in proportion to the window; for the many small records of a
+    capture that set-up, not the compression, is what costs.
+    """
+    return max(9, min(15, (max(size, 1) - 1).bit_length()))
+
+
 class GzipMember:
     """One gzip member written to `out`: deflated at `level`, or in stored blocks at level 0.
 
-    Call `finish` once after the last `write`; `flush` does nothing, so a writer that
-    flushes after each record (warcio's does) cannot end the member early.
+    `size` is about how many bytes the member will hold (it picks the deflate window). Each
+    `write` becomes stored blocks of its own at level 0; `finish` writes `tail` and ends the
+    member. Pieces handed to `out.write` are new bytes objects, never changed afterwards.
     """
 
-    def __init__(self, out: BinaryIO, level: int) -> None:
+    def __init__(self, out: Sink, level: int, size: int) -> None:
         self._out = out
-        self._level = level
         self._crc = 0
         self._size = 0
-        self._pending = bytearray()
-        self._deflate = None if level == 0 else zlib.compressobj(level, zlib.DEFLATED, 31)
-        if self._deflate is None:
+        self._deflate = None
+        if level:
+            bits = window_bits(size)
+            self._deflate = zlib.compressobj(level, zlib.DEFLATED, 16 + bits, max(1, bits - 7))
+        else:
             out.write(_GZIP_HEADER)
 
-    def write(self, data: bytes) -> int:
-        """Add `data` to the member; return its length."""
+    def write(self, data: bytes) -> None:
+        """Add `data` to the member."""
         if self._deflate is not None:
-            self._out.write(self._deflate.compress(data))
-            return len(data)
+            packed = self._deflate.compress(data)
+            if packed:
+                self._out.write(packed)
+            return
         self._crc = zlib.crc32(data, self._crc)
         self._size += len(data)
-        self._pending += data
-        full = len(self._pending) // _STORED_MAX * _STORED_MAX
-        if full:
-            with memoryview(self._pending) as view:
-                for start in range(0, full, _STORED_MAX):
-                    self._stored_block(view[start : start + _STORED_MAX], final=False)
-            del self._pending[:full]
-        return len(data)
+        self._out.write(_stored_blocks(data, final=False))
 
-    def flush(self) -> None:
-        """Do nothing: the member ends only with `finish`."""
-
-    def finish(self) -> None:
-        """End the member: the last deflate block and the gzip trailer."""
+    def finish(self, tail: bytes = b"") -> None:
+        """Write `tail`, the last deflate block and the gzip trailer."""
         if self._deflate is not None:
-            self._out.write(self._deflate.flush())
+            self._out.write(self._deflate.compress(tail) + self._deflate.flush())
             return
-        self._stored_block(memoryview(self._pending), final=True)
-        self._pending.clear()
-        self._out.write(struct.pack("<II", self._crc & 0xFFFFFFFF, self._size & 0xFFFFFFFF))
+        self._crc = zlib.crc32(tail, self._crc)
+        self._size += len(tail)
+        trailer = struct.pack("<II", self._crc & 0xFFFFFFFF, self._size & 0xFFFFFFFF)
+        self._out.write(_stored_blocks(tail, final=True) + trailer)
 
-    def _stored_block(self, data: memoryview, *, final: bool) -> None:
-        # RFC 1951 3.2.4: BFINAL and BTYPE=00 in a byte of its own, then LEN and ~LEN.
-        length = len(data)
-        self._out.write(struct.pack("<BHH", int(final), length, length ^ 0xFFFF))
-        self._out.write(data)
+
+def _stored_blocks(data: bytes, *, final: bool) -> bytes:
+    """Return `data` as stored deflate blocks, the last marked final when `final` is true."""
+    # RFC 1951 3.2.4: BFINAL and BTYPE=00 in a byte of its own, then LEN and ~LEN.
+    view = memoryview(data)
+    parts: list[bytes | memoryview] = []
+    starts = range(0, len(view), _STORED_MAX) or range(1)
+    last = starts[-1]
+    for start in starts:
+        piece = view[start : start + _STORED_MAX]
+        length = len(piece)
+        parts.append(struct.pack("<BHH", int(final and start == last), length, length ^ 0xFFFF))
+        parts.append(piece)
+    return b"".join(parts)

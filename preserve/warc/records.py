@@ -1,4 +1,4 @@
-"""Writing WARC 1.1 records with warcio, each its own gzip member, into a file hashed as written."""
+"""Writing WARC 1.1 records, each its own gzip member, into a file hashed as it is written."""
 
 from __future__ import annotations
 
@@ -7,12 +7,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
 
-from warcio.recordloader import ArcWarcRecord
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
-
+from preserve.digests import Digests
 from preserve.warc.members import GzipMember
 
 WARC_VERSION = "WARC/1.1"
@@ -21,6 +17,8 @@ HTTP_RESPONSE = "application/http; msgtype=response"
 HTTP_REQUEST = "application/http; msgtype=request"
 WARC_FIELDS = "application/warc-fields"
 _READ = 1024 * 1024
+# Past this many bytes the WARC is hashed for the manifests on threads, one per algorithm.
+_PARALLEL_AFTER = 8 * 1024 * 1024
 
 
 def record_id() -> str:
@@ -48,110 +46,74 @@ def sha256_file(path: Path | None) -> str:
     return digest.hexdigest()
 
 
-class Block:
-    """A record block read as one stream: `head` bytes, then the bytes of the file at `path`."""
-
-    def __init__(self, head: bytes, path: Path | None = None) -> None:
-        self._head = memoryview(head)
-        self._file: BinaryIO | None = path.open("rb") if path is not None else None
-
-    def read(self, size: int = -1) -> bytes:
-        """Return up to `size` bytes (all that is left for a negative size); b"" at the end."""
-        if self._head:
-            count = len(self._head) if size < 0 else min(size, len(self._head))
-            data = bytes(self._head[:count])
-            self._head = self._head[count:]
-            return data
-        if self._file is None:
-            return b""
-        return self._file.read(size)
-
-    def close(self) -> None:
-        """Close the file behind the block."""
-        if self._file is not None:
-            self._file.close()
-
-
-class _RawHead(StatusAndHeaders):  # type: ignore[misc]
-    """An HTTP head written byte for byte: warcio would re-serialise parsed headers."""
-
-    def __init__(self, head: bytes) -> None:
-        super().__init__("", [], protocol="")
-        self.headers_buff = head
-
-    def compute_headers_buffer(self, header_filter: object = None) -> None:
-        """Keep the bytes as given (the block digest was taken over them)."""
-
-    def __bool__(self) -> bool:
-        """Count as present: warcio writes a record's HTTP head only when it is truthy."""
-        return True
+def record_head(headers: Sequence[tuple[str, str]], content_type: str, length: int) -> bytes:
+    """Return a record's version line and named fields: those given, then type and length."""
+    lines = [WARC_VERSION, *(f"{name}: {value}" for name, value in headers)]
+    lines += [f"Content-Type: {content_type}", f"Content-Length: {length}", "", ""]
+    return "\r\n".join(lines).encode("utf-8")
 
 
 class RecordFile:
     """A .warc.gz being written: each record one gzip member, the file hashed as it grows.
 
     The hashes (the bag's manifest algorithms) let the bag list the WARC without reading
-    it back. Not thread-safe: one thread writes every record.
+    it back; past a few megabytes they run on threads of their own, beside the writing.
+    Not thread-safe: one thread writes every record.
     """
 
     def __init__(self, path: Path, algorithms: Sequence[str]) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = path.open("xb")
-        self._hashes = {alg: hashlib.new(alg, usedforsecurity=False) for alg in algorithms}
+        self._digests = Digests(algorithms, parallel_after=_PARALLEL_AFTER)
         self.size = 0
-        self._writer = WARCWriter(None, gzip=False, warc_version=WARC_VERSION)
 
-    def write(self, data: bytes) -> int:
-        """Append bytes to the file, hashing them; return how many."""
+    def write(self, data: bytes) -> None:
+        """Append bytes to the file, hashing them."""
         self._file.write(data)
-        for hashed in self._hashes.values():
-            hashed.update(data)
+        self._digests.update(data)
         self.size += len(data)
-        return len(data)
-
-    def flush(self) -> None:
-        """Do nothing; the file is flushed when closed."""
 
     def record(
         self,
-        record_type: str,
         headers: Sequence[tuple[str, str]],
-        block: Block,
-        length: int,
         content_type: str,
         *,
         level: int,
-        http_head: bytes | None = None,
+        block: bytes = b"",
+        body: Path | None = None,
+        body_size: int = 0,
     ) -> tuple[int, int]:
         """Write one record as its own gzip member; return its offset and length in the file.
 
-        The block is `http_head` (for request, response and revisit records) followed by
-        `length` bytes of `block` (none for a revisit, as warcio writes them). `headers` must
-        carry the WARC-Record-ID, date and both digests: warcio then writes the record as
-        given, setting Content-Type and Content-Length.
+        The record's block is `block` followed by the first `body_size` bytes of the file
+        `body` (an HTTP head and the body as received, for a response). `headers` carry
+        every named field but Content-Type and Content-Length, which follow them.
         """
         offset = self.size
-        member = GzipMember(self, level)  # type: ignore[arg-type]
-        warc_headers = StatusAndHeaders("", list(headers), protocol=WARC_VERSION)
-        http = _RawHead(http_head) if http_head is not None else None
-        record = ArcWarcRecord("warc", record_type, warc_headers, block, http, content_type, length)
-        record.payload_length = length
-        self._writer.out = member
-        try:
-            self._writer.write_record(record)
-        finally:
-            block.close()
-        member.finish()
+        prefix = record_head(headers, content_type, len(block) + body_size) + block
+        member = GzipMember(self, level, len(prefix) + body_size + 4)
+        member.write(prefix)
+        if body is not None and body_size:
+            with body.open("rb", buffering=0) as source:
+                left = body_size
+                while left:
+                    chunk = source.read(min(_READ, left))
+                    if not chunk:
+                        raise OSError(f"{body.name} ended {left} bytes early")
+                    member.write(chunk)
+                    left -= len(chunk)
+        member.finish(b"\r\n\r\n")
         return offset, self.size - offset
 
     def close(self) -> dict[str, str]:
         """Close the file; return its digests by algorithm."""
         self._file.flush()
         self._file.close()
-        return {alg: hashed.hexdigest() for alg, hashed in self._hashes.items()}
+        return self._digests.hexdigests()
 
     def discard(self) -> None:
         """Close and remove the file, after a failure."""
+        self._digests.close()
         self._file.close()
         self.path.unlink(missing_ok=True)

@@ -24,7 +24,6 @@ from preserve.warc.records import (
     HTTP_RESPONSE,
     REVISIT_PROFILE,
     WARC_FIELDS,
-    Block,
     RecordFile,
     record_id,
     sha256_file,
@@ -166,9 +165,7 @@ class CaptureWarc:
             ("WARC-Filename", self.filename),
             ("WARC-Block-Digest", sha256_label(hashlib.sha256(body).hexdigest())),
         ]
-        self._file.record(
-            "warcinfo", headers, Block(body), len(body), WARC_FIELDS, level=TEXT_LEVEL
-        )
+        self._file.record(headers, WARC_FIELDS, level=TEXT_LEVEL, block=body)
 
     @property
     def size(self) -> int:
@@ -206,7 +203,7 @@ class CaptureWarc:
             ("WARC-Block-Digest", digest),
         ]
         offset, length = self._file.record(
-            "resource", headers, Block(b"", body.path), body.size, mime, level=deflate_level(mime)
+            headers, mime, level=deflate_level(mime), body=body.path, body_size=body.size
         )
         self._concurrent.setdefault(url, []).append(identifier)
         self._index(url, when, mime, None, digest, offset, length)
@@ -228,9 +225,7 @@ class CaptureWarc:
         ]
         headers += [("WARC-Concurrent-To", rid) for rid in self._concurrent.pop(url, [])]
         headers += [("WARC-Payload-Digest", digest), ("WARC-Block-Digest", digest)]
-        self._file.record(
-            "metadata", headers, Block(body), len(body), WARC_FIELDS, level=TEXT_LEVEL
-        )
+        self._file.record(headers, WARC_FIELDS, level=TEXT_LEVEL, block=body)
 
     def close(self) -> WarcSummary:
         """Finish the file; return its summary with the CDXJ index of its records."""
@@ -267,8 +262,7 @@ class CaptureWarc:
             level = deflate_level(
                 exchange.header("Content-Type"), exchange.header("Content-Encoding")
             )
-            block = Block(b"", received.path)
-            length = received.size
+            body, length = received.path, received.size
             mime = exchange.header("Content-Type")
         else:
             # The headers as received, and a pointer to the record holding these bytes.
@@ -280,10 +274,9 @@ class CaptureWarc:
                 ("WARC-Payload-Digest", payload),
                 ("WARC-Block-Digest", sha256_label(hashlib.sha256(received.head).hexdigest())),
             ]
-            level, block, length, mime = TEXT_LEVEL, Block(b""), 0, None
-        kind = "response" if original is None else "revisit"
+            level, body, length, mime = TEXT_LEVEL, None, 0, None
         offset, size = self._file.record(
-            kind, headers, block, length, HTTP_RESPONSE, level=level, http_head=received.head
+            headers, HTTP_RESPONSE, level=level, block=received.head, body=body, body_size=length
         )
         if complete and original is None:
             self._originals[received.sha256] = _Original(response_id, exchange.url, date)
@@ -304,9 +297,7 @@ class CaptureWarc:
             ("WARC-Payload-Digest", sha256_label(_EMPTY_SHA256)),
             ("WARC-Block-Digest", sha256_label(hashlib.sha256(head).hexdigest())),
         ]
-        self._file.record(
-            "request", headers, Block(b""), 0, HTTP_REQUEST, level=TEXT_LEVEL, http_head=head
-        )
+        self._file.record(headers, HTTP_REQUEST, level=TEXT_LEVEL, block=head)
 
     def _index(
         self,

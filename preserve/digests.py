@@ -1,0 +1,94 @@
+"""Digests of one stream of bytes by several algorithms, on threads of their own once it is big.
+
+hashlib releases Python's lock while it hashes a buffer of a few kilobytes or more, so each
+algorithm can run on its own core while the caller goes on receiving and writing. A small
+stream is hashed in the caller's thread (a thread per algorithm would cost more than it
+saves); once `parallel_after` bytes have passed, each algorithm moves to a thread, taking
+its state with it. Pieces are handed over in batches of at least BATCH bytes, at most DEPTH
+batches waiting per algorithm, so memory stays bounded whatever the stream's size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+from collections.abc import Sequence
+
+BATCH = 1024 * 1024
+DEPTH = 8
+_DONE = None
+
+Piece = bytes | memoryview
+
+
+class _Worker:
+    """One algorithm's hash, updated on a thread from a bounded queue of pieces."""
+
+    def __init__(self, hashed: hashlib._Hash) -> None:
+        self.hashed = hashed
+        self.pieces: queue.Queue[Piece | None] = queue.Queue(maxsize=DEPTH)
+        self.thread = threading.Thread(target=self._run, daemon=True, name="preserve-hash")
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (piece := self.pieces.get()) is not _DONE:
+            self.hashed.update(piece)
+
+    def stop(self) -> None:
+        self.pieces.put(_DONE)
+        self.thread.join()
+
+
+class Digests:
+    """Several hash algorithms fed from the same bytes, in order.
+
+    `update` takes bytes the caller will not change afterwards (bytes, or a memoryview of
+    bytes): on the parallel path a piece is hashed after `update` returns. Call
+    `hexdigests` at the end, or `close` on the way out when no result is wanted: either
+    stops the threads.
+    """
+
+    def __init__(self, algorithms: Sequence[str], *, parallel_after: int | None = None) -> None:
+        self._hashes = {alg: hashlib.new(alg, usedforsecurity=False) for alg in algorithms}
+        self._parallel_after = parallel_after
+        self._seen = 0
+        self._workers: list[_Worker] = []
+        self._pending = bytearray()
+
+    def update(self, data: Piece) -> None:
+        """Hash `data` after everything given before it."""
+        if not self._workers:
+            for hashed in self._hashes.values():
+                hashed.update(data)
+            self._seen += len(data)
+            if self._parallel_after is not None and self._seen >= self._parallel_after:
+                self._workers = [_Worker(hashed) for hashed in self._hashes.values()]
+            return
+        if len(data) < BATCH:
+            self._pending += data
+            if len(self._pending) < BATCH:
+                return
+            data, self._pending = bytes(self._pending), bytearray()
+        else:
+            self._flush()
+        for worker in self._workers:
+            worker.pieces.put(data)
+
+    def hexdigests(self) -> dict[str, str]:
+        """Return each algorithm's hex digest, once every piece is hashed."""
+        self.close()
+        return {alg: hashed.hexdigest() for alg, hashed in self._hashes.items()}
+
+    def close(self) -> None:
+        """Finish hashing what was given and stop the threads (none for a small stream)."""
+        self._flush()
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.stop()
+
+    def _flush(self) -> None:
+        if self._pending:
+            data, self._pending = bytes(self._pending), bytearray()
+            for worker in self._workers:
+                worker.pieces.put(data)
