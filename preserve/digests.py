@@ -15,11 +15,11 @@ import queue
 import threading
 from collections.abc import Sequence
 
-BATCH = 1024 * 1024
-DEPTH = 8
+BATCH = 256 * 1024
+DEPTH = 4
 _DONE = None
 
-Piece = bytes | memoryview
+Piece = bytes | bytearray | memoryview
 
 
 class _Worker:
@@ -43,10 +43,10 @@ class _Worker:
 class Digests:
     """Several hash algorithms fed from the same bytes, in order.
 
-    `update` takes bytes the caller will not change afterwards (bytes, or a memoryview of
-    bytes): on the parallel path a piece is hashed after `update` returns. Call
-    `hexdigests` at the end, or `close` on the way out when no result is wanted: either
-    stops the threads.
+    `update` takes bytes the caller will not change afterwards (bytes, a bytearray handed
+    over, or a memoryview of bytes): on the parallel path a piece is hashed after `update`
+    returns. Call `hexdigests` at the end, or `close` on the way out when no result is
+    wanted: either stops the threads.
     """
 
     def __init__(self, algorithms: Sequence[str], *, parallel_after: int | None = None) -> None:

@@ -38,8 +38,6 @@ from preserve.pausepoint import pause_point
 from preserve.urls import WEB_SCHEMES, resolve
 
 CHUNK = 256 * 1024
-# A body past this size is hashed on threads of its own, one per algorithm.
-PARALLEL_AFTER = 8 * 1024 * 1024
 # Response heads larger than this are refused: http.client alone allows 100 lines of 64 KiB.
 MAX_HEADER_BYTES = 256 * 1024
 _HEADERS_TOO_LARGE = re.compile(r"got more than \d+ (?:headers|bytes when reading [a-z ]+)")
@@ -575,9 +573,9 @@ class Fetcher:
         # With --payload warc there is no payload file to list in a manifest: the payload's
         # digest is the WARC's (sha256), and the bag's algorithms hash the WARC itself.
         algorithms = ("sha256",) if self.options.payload == "warc" else self.options.checksums
-        payload = Digests(algorithms, parallel_after=PARALLEL_AFTER)
-        received = Digests(("sha256",), parallel_after=PARALLEL_AFTER)
-        block = Digests(("sha256",), parallel_after=PARALLEL_AFTER) if keep else None
+        payload = Digests(algorithms)
+        received = Digests(("sha256",))
+        block = Digests(("sha256",)) if keep else None
         if block is not None:
             block.update(head)
         # Without a content coding the payload file is the body as received: one file, and

@@ -425,3 +425,23 @@ def test_a_long_error_body_is_kept_up_to_its_bound(http: Server, tmp_path: Path)
     assert missing.status == 404
     assert missing.headers["WARC-Truncated"] == "length"
     assert missing.raw == body[:ERROR_BODY_LIMIT]
+
+
+@pytest.mark.parametrize("level", [0, 6])
+@pytest.mark.parametrize("size", [1, 65_535, 65_536, 16 * 65_535 + 3, 3_000_000])
+def test_members_copy_a_file_once_and_refuse_a_short_one(
+    level: int, size: int, tmp_path: Path
+) -> None:
+    data = random.Random(size).randbytes(size)
+    body = tmp_path / "body"
+    body.write_bytes(data + b"more than is copied")
+    out = _Sink()
+    member = GzipMember(out, level, size)
+    member.write(b"head\r\n")
+    with body.open("rb", buffering=0) as source:
+        member.copy(source, size)
+    member.finish(b"\r\n\r\n")
+    assert gzip.decompress(bytes(out.data)) == b"head\r\n" + data + b"\r\n\r\n"
+    short = GzipMember(_Sink(), level, size)
+    with body.open("rb", buffering=0) as source, pytest.raises(OSError, match="bytes early"):
+        short.copy(source, size + 100)

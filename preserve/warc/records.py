@@ -68,7 +68,7 @@ class RecordFile:
         self._digests = Digests(algorithms, parallel_after=_PARALLEL_AFTER)
         self.size = 0
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray) -> None:
         """Append bytes to the file, hashing them."""
         self._file.write(data)
         self._digests.update(data)
@@ -96,13 +96,7 @@ class RecordFile:
         member.write(prefix)
         if body is not None and body_size:
             with body.open("rb", buffering=0) as source:
-                left = body_size
-                while left:
-                    chunk = source.read(min(_READ, left))
-                    if not chunk:
-                        raise OSError(f"{body.name} ended {left} bytes early")
-                    member.write(chunk)
-                    left -= len(chunk)
+                member.copy(source, body_size)
         member.finish(b"\r\n\r\n")
         return offset, self.size - offset
 
