@@ -29,11 +29,26 @@ PACKAGE = Path(__file__).resolve().parent.parent / "preserve"
 
 @dataclass(frozen=True)
 class Run:
-    """One timed process: wall seconds, peak resident memory in MiB (if measured), exit code."""
+    """One timed process: wall seconds, peak resident memory in MiB (if measured), exit code.
+
+    `steal` is the CPU time the hypervisor gave to other machines while the run went on, in
+    CPU-seconds over all CPUs (None where /proc/stat does not say): on a shared virtual
+    machine it is what makes the same run slower one time than the next.
+    """
 
     seconds: float
     peak_mib: float | None
     returncode: int
+    steal: float | None = None
+
+
+def steal_seconds() -> float | None:
+    """Return the CPU time stolen from this machine since boot (Linux), or None."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 class DelayedHandler(SimpleHTTPRequestHandler):
@@ -87,18 +102,21 @@ def timed(command: Sequence[str], *, cwd: Path | None = None) -> Run:
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
         full = [str(GNU_TIME), "-v", "-o", report.name, *command] if measure else list(command)
         env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+        stolen = steal_seconds()
         began = time.perf_counter()
         done = subprocess.run(
             full, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
         )
         seconds = time.perf_counter() - began
+        after = steal_seconds()
+        steal = after - stolen if after is not None and stolen is not None else None
         peak = None
         if measure:
             match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report.read())
             peak = int(match.group(1)) / 1024 if match else None
     if done.returncode != 0:
         sys.stderr.write(done.stderr.decode(errors="replace")[-2000:])
-    return Run(seconds, peak, done.returncode)
+    return Run(seconds, peak, done.returncode, steal)
 
 
 def repeat(
@@ -124,20 +142,30 @@ def median(runs: Sequence[Run]) -> tuple[float, float | None]:
 
 
 def table(rows: Sequence[tuple[str, Sequence[Run]]], baseline: str | None = None) -> str:
-    """Return a Markdown table of medians, with the ratio to the `baseline` row."""
+    """Return a Markdown table of medians, with the ratio to the `baseline` row.
+
+    Every run's wall time is listed too, and the median CPU time stolen by the hypervisor
+    during a run, so that a noisy machine shows as one.
+    """
     medians = {name: median(runs) for name, runs in rows}
     base = medians[baseline][0] if baseline else None
     lines = [
-        "| run | median wall (s) | runs | peak RSS (MiB) | vs " + (baseline or "-") + " |",
-        "|---|---|---|---|---|",
+        "| run | median wall (s) | each run (s) | peak RSS (MiB) | steal (CPU-s) | vs "
+        + (baseline or "-")
+        + " |",
+        "|---|---|---|---|---|---|",
     ]
     for name, runs in rows:
         seconds, peak = medians[name]
         ratio = f"{seconds / base:.2f}x" if base else "-"
         failed = sum(1 for r in runs if r.returncode != 0)
-        count = f"{len(runs)}" + (f" ({failed} failed)" if failed else "")
+        each = " ".join(f"{r.seconds:.2f}" for r in runs) + (
+            f" ({failed} failed)" if failed else ""
+        )
         peak_text = f"{peak:.0f}" if peak is not None else "n/a"
-        lines.append(f"| {name} | {seconds:.2f} | {count} | {peak_text} | {ratio} |")
+        steals = [r.steal for r in runs if r.steal is not None]
+        steal = f"{statistics.median(steals):.2f}" if steals else "n/a"
+        lines.append(f"| {name} | {seconds:.2f} | {each} | {peak_text} | {steal} | {ratio} |")
     return "\n".join(lines)
 
 

@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
-from requests.sessions import merge_setting as _untyped_merge_setting
 from requests.utils import get_environ_proxies
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -45,8 +44,6 @@ _HEADERS_TOO_LARGE = re.compile(r"got more than \d+ (?:headers|bytes when readin
 ERROR_BODY_LIMIT = 1024 * 1024
 RETRY_AFTER_CAP = 60.0
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-# requests' own rule for a request setting over the session's (None values dropped).
-_merge_setting: Callable[[Any, Any], Any] = _untyped_merge_setting
 PROJECT_URL = "https://github.com/preserve-archive/preserve"
 
 
@@ -138,11 +135,13 @@ class _Session(requests.Session):
             found = self._host_proxies[origin] = get_environ_proxies(text)
         if verify is True or verify is None:
             verify = self._ca_bundle or verify
+        # requests' rule: the request's value unless None; proxies merged, None dropped.
+        merged = {**self.proxies, **found, **(proxies or {})}
         return {
-            "proxies": _merge_setting({**found, **(proxies or {})}, self.proxies),
-            "stream": _merge_setting(stream, self.stream),
-            "verify": _merge_setting(verify, self.verify),
-            "cert": _merge_setting(cert, self.cert),
+            "proxies": {scheme: via for scheme, via in merged.items() if via is not None},
+            "stream": self.stream if stream is None else stream,
+            "verify": self.verify if verify is None else verify,
+            "cert": self.cert if cert is None else cert,
         }
 
 

@@ -521,6 +521,31 @@ def test_proxy_receives_the_absolute_url_and_no_dns_lookup_happens(
     assert "example.invalid" not in looked_up
 
 
+def test_environment_proxies_and_no_proxy_are_honoured_as_requests_reads_them(
+    http: Server, make_fetcher: MakeFetcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    http.route("/x.gif", body=b"GIF89a-direct", headers={"Content-Type": "image/gif"})
+    # HTTP_PROXY names the test server; NO_PROXY exempts 127.0.0.1, which is then reached
+    # directly, and example.invalid goes through the proxy.
+    monkeypatch.setenv("HTTP_PROXY", http.url(""))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    fetcher = make_fetcher()
+    direct = fetcher.fetch(http.url("/x.gif"))
+    assert direct.error is None
+    via_proxy = fetcher.fetch("http://example.invalid/x.gif")
+    assert via_proxy.error is None
+    assert [target for target, _ in http.requests] == ["/x.gif", "http://example.invalid/x.gif"]
+    # Read when the fetcher was made: a change afterwards does not reach this capture.
+    monkeypatch.setenv("NO_PROXY", "")
+    again = fetcher.fetch(http.url("/x.gif"))
+    assert again.error is None
+    assert http.requests[-1][0] == "/x.gif"
+    # Without NO_PROXY even the loopback server is asked through the proxy.
+    fresh = make_fetcher()
+    fresh.fetch(http.url("/x.gif"))
+    assert http.requests[-1][0] == http.url("/x.gif")
+
+
 # TLS
 
 

@@ -22,6 +22,7 @@ import io
 import json
 import os
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -756,3 +757,24 @@ def test_records_of_any_bytes_are_valid(
         )
     )
     assert_valid(records, schemas)
+
+
+@given(st.text())
+def test_single_line_leaves_no_line_break_control_or_xml_illegal_character(value: str) -> None:
+    from preserve.metadata.values import single_line
+
+    line = single_line(value)
+    assert not any(unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") for c in line)
+    assert line == line.strip()
+    assert "  " not in line
+    # Line breakers and controls become spaces, the rest of XML's illegal characters go,
+    # and every other character is kept, in order.
+    spaced = "".join(
+        " "
+        if unicodedata.category(c) in ("Cc", "Zl", "Zp")
+        else ""
+        if unicodedata.category(c) == "Cs" or c in "\ufffe\uffff"
+        else c
+        for c in value
+    )
+    assert line == " ".join(spaced.split())

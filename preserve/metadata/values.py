@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -12,7 +11,8 @@ from email.utils import parsedate_to_datetime
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # Any of these ends a line for some reader (RFC 8493's CR/LF, str.splitlines, NEL), so a
 # value holding one could smuggle a second field into a line-based file.
-_LINE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
+# Unicode's Cc (control), Zl (line separator) and Zp (paragraph separator) characters.
+_LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 _ISO_DATE = re.compile(
     r"(\d{4})(?:-(\d{2})(?:-(\d{2})"
@@ -72,9 +72,7 @@ def clean_text(value: str) -> str:
 
 def single_line(value: str) -> str:
     """Return `value` on one line: control and line-separator characters become spaces."""
-    spaced = "".join(
-        " " if unicodedata.category(char) in _LINE_BREAKING else char for char in value
-    )
+    spaced = _LINE_BREAKING.sub(" ", value)
     return " ".join(_XML_ILLEGAL.sub("", spaced).split())
 
 
