@@ -4,8 +4,10 @@ hashlib releases Python's lock while it hashes a buffer of a few kilobytes or mo
 algorithm can run on its own core while the caller goes on receiving and writing. A small
 stream is hashed in the caller's thread (a thread per algorithm would cost more than it
 saves); once `parallel_after` bytes have passed, each algorithm moves to a thread, taking
-its state with it. Pieces are handed over in batches of at least BATCH bytes, at most DEPTH
-batches waiting per algorithm, so memory stays bounded whatever the stream's size.
+its state with it. Streams can share a gate (a semaphore) so that only so many of them are
+hashed on threads at once: when several big downloads arrive together they keep the cores
+busy between them already. Pieces are handed over in batches of at least BATCH bytes, at
+most DEPTH batches waiting per algorithm, so memory stays bounded whatever the size.
 """
 
 from __future__ import annotations
@@ -49,9 +51,19 @@ class Digests:
     wanted: either stops the threads.
     """
 
-    def __init__(self, algorithms: Sequence[str], *, parallel_after: int | None = None) -> None:
+    def __init__(
+        self,
+        algorithms: Sequence[str],
+        *,
+        parallel_after: int | None = None,
+        gate: threading.Semaphore | None = None,
+    ) -> None:
         self._hashes = {alg: hashlib.new(alg, usedforsecurity=False) for alg in algorithms}
         self._parallel_after = parallel_after
+        # Streams sharing a gate take turns at hashing on threads: one holding it at a time
+        # per slot, the others in their own thread until a slot is free.
+        self._gate = gate
+        self._holding = False
         self._seen = 0
         self._workers: list[_Worker] = []
         self._pending = bytearray()
@@ -63,7 +75,7 @@ class Digests:
                 hashed.update(data)
             self._seen += len(data)
             if self._parallel_after is not None and self._seen >= self._parallel_after:
-                self._workers = [_Worker(hashed) for hashed in self._hashes.values()]
+                self._go_parallel()
             return
         if len(data) < BATCH:
             self._pending += data
@@ -86,6 +98,16 @@ class Digests:
         workers, self._workers = self._workers, []
         for worker in workers:
             worker.stop()
+        if self._holding and self._gate is not None:
+            self._holding = False
+            self._gate.release()
+
+    def _go_parallel(self) -> None:
+        if self._gate is not None:
+            if not self._gate.acquire(blocking=False):
+                return
+            self._holding = True
+        self._workers = [_Worker(hashed) for hashed in self._hashes.values()]
 
     def _flush(self) -> None:
         if self._pending:

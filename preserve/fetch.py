@@ -37,6 +37,8 @@ from preserve.pausepoint import pause_point
 from preserve.urls import WEB_SCHEMES, resolve
 
 CHUNK = 256 * 1024
+# Past this size a body may be hashed on threads, one per algorithm (see Fetcher).
+PARALLEL_AFTER = 8 * 1024 * 1024
 # Response heads larger than this are refused: http.client alone allows 100 lines of 64 KiB.
 MAX_HEADER_BYTES = 256 * 1024
 _HEADERS_TOO_LARGE = re.compile(r"got more than \d+ (?:headers|bytes when reading [a-z ]+)")
@@ -271,6 +273,9 @@ class Fetcher:
         self._host_last: dict[str, float] = {}
         # A host that answered 429 or 503 with Retry-After gets no request before this time.
         self._host_not_before: dict[str, float] = {}
+        # One big body at a time is hashed on threads of its own; with several big bodies
+        # arriving at once the others keep the cores busy anyway.
+        self._parallel_hashing = threading.BoundedSemaphore(1)
         self.session = self._make_session()
         self._verify: bool | str | None = None
         if options.insecure:
@@ -572,9 +577,10 @@ class Fetcher:
         # With --payload warc there is no payload file to list in a manifest: the payload's
         # digest is the WARC's (sha256), and the bag's algorithms hash the WARC itself.
         algorithms = ("sha256",) if self.options.payload == "warc" else self.options.checksums
-        payload = Digests(algorithms)
-        received = Digests(("sha256",))
-        block = Digests(("sha256",)) if keep else None
+        gate = self._parallel_hashing
+        payload = Digests(algorithms, parallel_after=PARALLEL_AFTER, gate=gate)
+        received = Digests(("sha256",), parallel_after=PARALLEL_AFTER, gate=gate)
+        block = Digests(("sha256",), parallel_after=PARALLEL_AFTER, gate=gate) if keep else None
         if block is not None:
             block.update(head)
         # Without a content coding the payload file is the body as received: one file, and

@@ -64,3 +64,20 @@ def test_a_small_stream_starts_no_thread() -> None:
     digests.update(b"x" * BATCH)
     assert threading.active_count() == before
     assert digests.hexdigests()["sha512"] == hashlib.sha512(b"x" * BATCH).hexdigest()
+
+
+def test_streams_sharing_a_gate_take_turns_on_threads() -> None:
+    gate = threading.BoundedSemaphore(1)
+    first = Digests(("sha256",), parallel_after=BATCH, gate=gate)
+    second = Digests(("sha256",), parallel_after=BATCH, gate=gate)
+    before = {t.ident for t in threading.enumerate()}
+    first.update(bytes(BATCH))
+    second.update(bytes(BATCH))
+    # Only the first holds the gate: one hashing thread between them.
+    assert len([t for t in threading.enumerate() if t.ident not in before]) == 1
+    assert first.hexdigests()["sha256"] == hashlib.sha256(bytes(BATCH)).hexdigest()
+    # The gate is free again: the second stream takes it with its next piece.
+    second.update(b"more")
+    assert len([t for t in threading.enumerate() if t.ident not in before]) == 1
+    assert second.hexdigests()["sha256"] == hashlib.sha256(bytes(BATCH) + b"more").hexdigest()
+    assert gate.acquire(blocking=False)

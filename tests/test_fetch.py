@@ -459,6 +459,31 @@ def test_digests_use_the_requested_algorithms(http: Server, make_fetcher: MakeFe
     assert result.body.received_digests == {}
 
 
+def test_big_bodies_fetched_together_are_hashed_right_on_threads_or_not(
+    http: Server, make_fetcher: MakeFetcher
+) -> None:
+    from preserve.fetch import PARALLEL_AFTER
+
+    bodies = {f"/big{n}": os.urandom(PARALLEL_AFTER + 1_000_000 * n + 17) for n in range(3)}
+    for path, data in bodies.items():
+        http.route(path, body=data, headers={"Content-Type": "video/mp4"})
+    fetcher = make_fetcher(CaptureOptions(payload="both"), keep_received=True)
+    with ThreadPoolExecutor(3) as pool:
+        results = dict(zip(bodies, pool.map(fetcher.fetch, map(http.url, bodies)), strict=True))
+    for path, data in bodies.items():
+        result = results[path]
+        assert result.body is not None
+        assert result.body.digests == {
+            "sha512": hashlib.sha512(data).hexdigest(),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+        received = result.exchanges[-1].received
+        assert received is not None
+        assert received.sha256 == hashlib.sha256(data).hexdigest()
+        assert received.block_sha256 == hashlib.sha256(received.head + data).hexdigest()
+    assert not [t for t in threading.enumerate() if t.name == "preserve-hash"]
+
+
 # Cookies, proxy
 
 CURL_COOKIES = """\
