@@ -43,10 +43,23 @@ def test_big_streams_are_hashed_on_threads_that_stop() -> None:
     digests = Digests(("sha256", "sha512"), parallel_after=BATCH)
     digests.update(bytes(BATCH))
     hashing = [t for t in threading.enumerate() if t.ident not in before]
-    assert sorted(t.name for t in hashing) == ["preserve-hash", "preserve-hash"]
+    # Every algorithm but the fastest on a thread of its own.
+    assert [t.name for t in hashing] == ["preserve-hash"]
     digests.update(b"tail")
     assert digests.hexdigests()["sha256"] == hashlib.sha256(bytes(BATCH) + b"tail").hexdigest()
     assert not any(t.is_alive() for t in hashing)
+
+
+def test_a_lone_algorithm_moves_to_a_thread_and_the_fastest_of_several_stays() -> None:
+    before = {t.ident for t in threading.enumerate()}
+    alone = Digests(("sha512",), parallel_after=0)
+    alone.update(b"x")
+    assert len([t for t in threading.enumerate() if t.ident not in before]) == 1
+    assert alone.hexdigests() == {"sha512": hashlib.sha512(b"x").hexdigest()}
+    several = Digests(("md5", "sha1", "sha256", "sha512"), parallel_after=0)
+    several.update(b"y" * 10)
+    assert len([t for t in threading.enumerate() if t.ident not in before]) == 3
+    several.close()
 
 
 def test_closing_without_a_result_stops_the_threads() -> None:
