@@ -19,7 +19,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import VENV_BIN, compile_package, machine, repeat, serve, table
+from common import (
+    VENV_BIN,
+    Command,
+    compile_package,
+    interleaved,
+    machine,
+    serve,
+    table,
+    timed,
+)
 
 FILES = 8
 BLOCK = 1 << 20
@@ -75,55 +84,39 @@ def main() -> int:
         work = Path(temp)
         site = work / "site"
         files = build_site(site, args.total_mb)
-        rows = []
         with serve(site) as base:
             url = f"{base}/index.html"
-            rows.append(
-                (
-                    "floor: one read, sha256 + sha512",
-                    repeat(
-                        "floor", lambda _o: [python, "-c", FLOOR, *map(str, files)], args.runs, work
-                    ),
-                )
-            )
+            floor = "floor: one read, sha256 + sha512"
+            commands: list[tuple[str, Command]] = [
+                (floor, lambda _o: [python, "-c", FLOOR, *map(str, files)])
+            ]
             for mode in ("files", "warc", "both"):
-                rows.append(
+                commands.append(
                     (
                         f"preserve capture --payload {mode}",
-                        repeat(
-                            f"preserve-{mode}",
-                            lambda out, mode=mode: [
-                                preserve_bin,
-                                "-q",
-                                "capture",
-                                url,
-                                "-o",
-                                str(out),
-                                "--payload",
-                                mode,
-                                "--no-access",
-                            ],
-                            args.runs,
-                            work,
-                        ),
+                        lambda out, mode=mode: [
+                            preserve_bin,
+                            "-q",
+                            "capture",
+                            url,
+                            "-o",
+                            str(out),
+                            "--payload",
+                            mode,
+                            "--no-access",
+                        ],
                     )
                 )
             if shutil.which("wget"):
-                rows.append(
+                commands.append(
                     (
                         "wget -p + bagit.make_bag",
-                        repeat(
-                            "wget-bagit",
-                            lambda out: [python, "-c", WGET_BAGIT, url, str(out / "bag")],
-                            args.runs,
-                            work,
-                        ),
+                        lambda out: [python, "-c", WGET_BAGIT, url, str(out / "bag")],
                     )
                 )
+            rows = interleaved(commands, args.runs, work)
             bag_root = work / "validate"
             bag_root.mkdir()
-            from common import timed
-
             made = timed(
                 [
                     preserve_bin,
@@ -142,35 +135,24 @@ def main() -> int:
             bag = bag_root / "bag"
         validate_rows = []
         if made.returncode == 0:
-            validate_rows = [
-                (
-                    "preserve validate --processes 2",
-                    repeat(
-                        "pv",
+            bagit_py = str(VENV_BIN / "bagit.py")
+            validate_rows = interleaved(
+                [
+                    (
+                        "preserve validate --processes 2",
                         lambda _o: [preserve_bin, "-q", "validate", "--processes", "2", str(bag)],
-                        args.runs,
-                        work,
                     ),
-                ),
-                (
-                    "bagit.py --validate --processes 2",
-                    repeat(
-                        "bv",
-                        lambda _o: [
-                            str(VENV_BIN / "bagit.py"),
-                            "--validate",
-                            "--processes",
-                            "2",
-                            str(bag),
-                        ],
-                        args.runs,
-                        work,
+                    (
+                        "bagit.py --validate --processes 2",
+                        lambda _o: [bagit_py, "--validate", "--processes", "2", str(bag)],
                     ),
-                ),
-            ]
+                ],
+                args.runs,
+                work,
+            )
     print(f"# Big payload: {FILES} files, {args.total_mb} MB in all, loopback, no delay")
     print(f"machine: {machine()}")
-    print(table(rows, baseline="floor: one read, sha256 + sha512"))
+    print(table(rows, baseline=floor))
     if validate_rows:
         print()
         print(table(validate_rows, baseline="bagit.py --validate --processes 2"))

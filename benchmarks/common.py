@@ -119,17 +119,25 @@ def timed(command: Sequence[str], *, cwd: Path | None = None) -> Run:
     return Run(seconds, peak, done.returncode, steal)
 
 
-def repeat(
-    name: str, make_command: Callable[[Path], Sequence[str]], runs: int, work: Path
-) -> list[Run]:
-    """Run a command `runs` times, each in a fresh empty folder under `work`."""
-    results = []
+Command = Callable[[Path], Sequence[str]]
+
+
+def interleaved(
+    commands: Sequence[tuple[str, Command]], runs: int, work: Path
+) -> list[tuple[str, list[Run]]]:
+    """Run every command `runs` times, taking turns, each run in a fresh empty folder.
+
+    Round by round (A, B, C, A, B, C, ...), so a slow spell on a shared machine falls on
+    every command alike instead of on whichever was running then.
+    """
+    results: dict[str, list[Run]] = {name: [] for name, _ in commands}
     for index in range(runs):
-        folder = work / f"{name}-{index}"
-        folder.mkdir(parents=True)
-        results.append(timed(make_command(folder), cwd=folder))
-        shutil.rmtree(folder, ignore_errors=True)
-    return results
+        for name, make_command in commands:
+            folder = work / f"{name}-{index}".replace(" ", "_").replace("/", "_")
+            folder.mkdir(parents=True)
+            results[name].append(timed(make_command(folder), cwd=folder))
+            shutil.rmtree(folder, ignore_errors=True)
+    return [(name, results[name]) for name, _ in commands]
 
 
 def median(runs: Sequence[Run]) -> tuple[float, float | None]:

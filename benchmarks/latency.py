@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import VENV_BIN, compile_package, machine, repeat, serve, table
+from common import VENV_BIN, Command, compile_package, interleaved, machine, serve, table
 
 IMAGES = 200
 CSS_IMAGES = 20
@@ -71,35 +71,35 @@ def main() -> int:
         build_site(site)
         with serve(site, DELAY) as base:
             url = f"{base}/index.html"
-            rows = [
+            commands: list[tuple[str, Command]] = [
                 (
                     "preserve capture (defaults)",
-                    repeat(
-                        "preserve",
-                        lambda out: [preserve_bin, "-q", "capture", url, "-o", str(out)],
-                        args.runs,
-                        work,
-                    ),
+                    lambda out: [preserve_bin, "-q", "capture", url, "-o", str(out)],
                 )
             ]
             if wget:
-                rows.append(
-                    (
-                        "wget -p",
-                        repeat(
-                            "wget",
-                            lambda out: [wget, "-q", "-p", "-P", str(out), url],
-                            args.runs,
-                            work,
-                        ),
-                    )
-                )
+                commands.append(("wget -p", lambda out: [wget, "-q", "-p", "-P", str(out), url]))
+            rows = interleaved(commands, args.runs, work)
+        python = sys.executable
+        load = "import preserve.cli, preserve.crawl"
+        startup = interleaved(
+            [
+                ("preserve --help", lambda _o: [preserve_bin, "--help"]),
+                ("python: loading the capture code", lambda _o: [python, "-c", load]),
+                ("python: start-up alone", lambda _o: [python, "-c", "pass"]),
+            ],
+            args.runs,
+            work,
+        )
     print(
         f"# Latency page: {IMAGES} images + stylesheet with {CSS_IMAGES} more, "
         f"{DELAY * 1000:.0f} ms per response"
     )
     print(f"machine: {machine()}")
     print(table(rows, baseline="wget -p" if wget else None))
+    print()
+    print("Start-up: the command line alone (it loads no capture code), and what loading costs.")
+    print(table(startup))
     if not wget:
         print("wget not found: install it (Debian: apt-get install wget) for the comparison")
     return 0
