@@ -298,6 +298,16 @@ class _Capture:
             if result.final_url != task.url:
                 self._map(result.final_url, relpath)
         body = result.body
+        # With --payload warc the decoded bytes are still in the staging tmp folder.
+        path = self.staging.bag_dir / relpath if relpath is not None else body.path
+        named = path if relpath is not None else Path(unquote(urlsplit(result.final_url).path))
+        kind = None if task.role == "media" else self._kind(task, result, named)
+        note = None
+        if kind is not None and body.size > PARSE_LIMIT:
+            # Parsers hold a document whole: stored, but its links are not followed, and the
+            # log (and the WARC's copy of it) says so.
+            note = f"{kind.upper()} over {PARSE_LIMIT // (1024 * 1024)} MiB: not searched for links"
+            kind = None
         record = replace(
             common,
             size=body.size,
@@ -305,9 +315,13 @@ class _Capture:
             received_size=body.received_size if body.received_digests else None,
             received_digests=body.received_digests,
             payload_path=relpath,
+            note=note,
         )
         self._record(task, record)
-        self._discover(task, result, relpath)
+        if task.role == "seed":
+            self.frontier.add_origin(result.final_url)
+        if kind is not None:
+            self._discover(task, result, kind, path)
         if relpath is None:
             if task.role == "seed":
                 self.seed_page = body.path
@@ -364,25 +378,9 @@ class _Capture:
             return "css"
         return None
 
-    def _discover(self, task: _Task, result: FetchResult, relpath: str | None) -> None:
-        """Follow the links of a stored HTML page or stylesheet; media are never parsed."""
-        body = result.body
-        assert body is not None
-        if task.role == "seed":
-            self.frontier.add_origin(result.final_url)
-        if task.role == "media":
-            return
+    def _discover(self, task: _Task, result: FetchResult, kind: str, path: Path) -> None:
+        """Follow the links of a stored HTML page (`kind` "html") or stylesheet ("css")."""
         base = result.final_url
-        # With --payload warc the decoded bytes are still in the staging tmp folder.
-        path = self.staging.bag_dir / relpath if relpath is not None else body.path
-        named = path if relpath is not None else Path(unquote(urlsplit(base).path))
-        kind = self._kind(task, result, named)
-        if kind is not None and body.size > PARSE_LIMIT:
-            # Parsers hold a document whole: stored, but its links are not followed, and the
-            # log says so.
-            note = f"{kind.upper()} over {PARSE_LIMIT // (1024 * 1024)} MiB: not searched for links"
-            self.records[task.seq] = replace(self.records[task.seq], note=note)
-            return
         charset = _charset(result.content_type)
         if kind == "html" and task.role in ("seed", "page", "frame"):
             found = find_html_links(path.read_bytes(), base, http_charset=charset)

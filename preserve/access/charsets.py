@@ -5,11 +5,8 @@ from __future__ import annotations
 import codecs
 import re
 
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
+from preserve.discover import BOMS
+
 # Python codec names (as codecs.lookup spells them) and the WHATWG label a page declares so
 # that a browser, opening it from disk with no HTTP header, decodes it with the same table.
 # Supersets (cp932 for Shift_JIS, cp949 for EUC-KR) are what browsers decode those labels with.
@@ -40,7 +37,7 @@ _ISO = re.compile(r"iso8859-(2|3|4|5|6|7|8|10|13|14|15|16)")
 
 def split_bom(data: bytes) -> tuple[bytes, bytes, str | None]:
     """Return (byte order mark, the rest, the codec the mark names); empty and None if none."""
-    for bom, codec in _BOMS:
+    for bom, codec in BOMS:
         if data.startswith(bom):
             return bom, data[len(bom) :], codec
     return b"", data, None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from preserve.discover.css import find_css_links, find_style_attribute_links
 from preserve.discover.html import (
+    BOMS,
     HTML_TYPES,
     MEDIA_EXTENSIONS,
     PARSE_LIMIT,
@@ -15,6 +16,7 @@ from preserve.discover.html import (
 )
 
 __all__ = [
+    "BOMS",
     "HTML_TYPES",
     "MEDIA_EXTENSIONS",
     "PARSE_LIMIT",

@@ -15,7 +15,8 @@ from preserve.discover.css import LinkSet, find_css_links, find_style_attribute_
 from preserve.models import HtmlLinks, Role
 from preserve.urls import resolve_in_document
 
-_BOMS = (
+# Byte-order marks and the codec each announces; a BOM outranks any declared charset.
+BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
@@ -120,7 +121,7 @@ def decode_html(data: bytes, http_charset: str | None = None) -> tuple[str, str]
     4096 bytes, detection, then windows-1252. Labels browsers read as windows-1252
     (iso-8859-1, us-ascii) are decoded as windows-1252. Undecodable bytes become U+FFFD.
     """
-    for bom, encoding in _BOMS:
+    for bom, encoding in BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(encoding, "replace"), encoding
     for declared in (_codec(http_charset), _meta_charset(data[:_PRESCAN_BYTES])):
