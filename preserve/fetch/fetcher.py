@@ -1,0 +1,307 @@
+"""The Fetcher: one pooled session for a capture, redirects, retries and pacing per host."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+
+from preserve import netsafety
+from preserve.fetch.body import Cancelled, Failure, keep_small_body, response_head, stream_body
+from preserve.fetch.session import HEADERS_TOO_LARGE, describe, make_session
+from preserve.models import CaptureOptions, Exchange, FetchResult
+from preserve.netsafety import AddressGuard, Network, PrivateAddress
+from preserve.pausepoint import pause_point
+from preserve.urls import WEB_SCHEMES, resolve
+
+# Response heads larger than this are refused: http.client alone allows 100 lines of 64 KiB.
+MAX_HEADER_BYTES = 256 * 1024
+RETRY_AFTER_CAP = 60.0
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Return the seconds a Retry-After header asks to wait (at most RETRY_AFTER_CAP)."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), RETRY_AFTER_CAP)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, min((when - datetime.now(UTC)).total_seconds(), RETRY_AFTER_CAP))
+
+
+class Fetcher:
+    """Fetches URLs with one pooled session, streaming each body into `tmp_dir`.
+
+    Honours the request-shaping options: timeout, retries with back-off and Retry-After,
+    redirects (every hop kept), size cap, per-host concurrency and wait, user agent,
+    extra headers, cookies, proxy, CA bundle or --insecure. Thread-safe.
+
+    Every direct connection goes through an AddressGuard (see `preserve.netsafety`) on
+    `network`; `seed` is the capture's seed, by default the first URL fetched.
+    """
+
+    def __init__(
+        self,
+        options: CaptureOptions,
+        tmp_dir: Path,
+        *,
+        cancel: threading.Event | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        keep_received: bool = False,
+        network: Network | None = None,
+        seed: str | None = None,
+    ) -> None:
+        self.options = options
+        self.guard = AddressGuard(
+            network or netsafety.SYSTEM, allow_private=options.allow_private, seed=seed
+        )
+        self.tmp_dir = tmp_dir
+        self.cancel = cancel or threading.Event()
+        self._sleep = sleep
+        self.keep_received = keep_received
+        self._counter = 0
+        self._lock = threading.Lock()
+        self._host_slots: dict[str, threading.BoundedSemaphore] = {}
+        self._host_last: dict[str, float] = {}
+        # A host that answered 429 or 503 with Retry-After gets no request before this time.
+        self._host_not_before: dict[str, float] = {}
+        # One big body at a time is hashed on threads of its own; with several big bodies
+        # arriving at once the others keep the cores busy anyway.
+        self._parallel_hashing = threading.BoundedSemaphore(1)
+        self.session = make_session(options, self.guard)
+        self._verify: bool | str | None = None
+        if options.insecure:
+            self._verify = False
+        elif options.ca_bundle is not None:
+            self._verify = str(options.ca_bundle)
+        self._proxies = {"http": options.proxy, "https": options.proxy} if options.proxy else None
+
+    def close(self) -> None:
+        """Close the session's pooled connections."""
+        self.session.close()
+
+    def _tmp_path(self) -> Path:
+        with self._lock:
+            self._counter += 1
+            return self.tmp_dir / f"body-{self._counter:06d}"
+
+    @contextmanager
+    def _host_slot(self, url: str) -> Iterator[None]:
+        """Hold one of the host's --host-workers slots for a whole exchange, body included."""
+        host = urlsplit(url).netloc
+        with self._lock:
+            slot = self._host_slots.setdefault(
+                host, threading.BoundedSemaphore(max(1, self.options.host_workers))
+            )
+        with slot:
+            yield
+
+    def _pace(self, url: str) -> None:
+        """Wait until --wait has passed since the last request to the URL's host started.
+
+        Also waits out a Retry-After the host asked for. Raises Cancelled if the capture is
+        stopped meanwhile.
+        """
+        host = urlsplit(url).netloc
+        with self._lock:
+            not_before = self._host_not_before.get(host, 0.0)
+            if self.options.wait <= 0 and not_before <= 0:
+                return
+            last = self._host_last.get(host)
+            now = time.monotonic()
+            start = max(now, not_before)
+            if last is not None and self.options.wait > 0:
+                start = max(start, last + self.options.wait)
+            self._host_last[host] = start
+        left = start - now
+        while left > 0:
+            if self.cancel.is_set():
+                raise Cancelled
+            step = min(left, 0.2)
+            self._sleep(step)
+            left -= step
+
+    def _hold_host(self, url: str, seconds: float) -> None:
+        """Keep every request to the URL's host waiting `seconds`, as its Retry-After asked."""
+        host = urlsplit(url).netloc
+        with self._lock:
+            until = time.monotonic() + seconds
+            self._host_not_before[host] = max(self._host_not_before.get(host, 0.0), until)
+
+    def fetch(self, url: str, *, referrer: str | None = None, store: bool = True) -> FetchResult:
+        """Fetch `url`, following redirects; return every exchange and the stored body.
+
+        The body of a 2xx final response is streamed to a file under `tmp_dir` with content
+        coding removed, hashed with every `--checksum` algorithm on the way (and sha256 of
+        the bytes as received, when they differ). Never raises for network trouble: the
+        result's `error` says what went wrong. Raises Cancelled when the capture is stopped.
+        """
+        self.guard.set_seed(url)
+        exchanges: list[Exchange] = []
+        seen = {url}
+        current = url
+        for _hop in range(self.options.max_redirects + 1):
+            with self._host_slot(current):
+                try:
+                    response, exchange = self._send(current, referrer)
+                except Failure as failure:
+                    return FetchResult(url, current, tuple(exchanges), error=failure.reason)
+                exchanges.append(exchange)
+                location = response.headers.get("Location")
+                if exchange.status in REDIRECT_STATUSES and location is not None:
+                    exchanges[-1] = self._keep_small_body(response, exchange)
+                    response.close()
+                    target = resolve(location, current)
+                    if target is None or urlsplit(target).scheme not in WEB_SCHEMES:
+                        reason = f"redirect to an unsupported URL: {location[:200]}"
+                        return FetchResult(url, current, tuple(exchanges), error=reason)
+                    if target in seen:
+                        return FetchResult(url, target, tuple(exchanges), error="redirect loop")
+                    seen.add(target)
+                    current = target
+                    continue
+                if not 200 <= exchange.status < 300:
+                    exchanges[-1] = self._keep_small_body(response, exchange)
+                    response.close()
+                    reason = f"HTTP {exchange.status} {exchange.reason}".strip()
+                    return FetchResult(url, current, tuple(exchanges), error=reason)
+                if not store:
+                    response.close()
+                    return FetchResult(url, current, tuple(exchanges))
+                try:
+                    body, kept = stream_body(
+                        response,
+                        response_head(exchange),
+                        path=self._tmp_path(),
+                        options=self.options,
+                        keep=self.keep_received,
+                        cancel=self.cancel,
+                        gate=self._parallel_hashing,
+                    )
+                    exchanges[-1] = replace(exchange, received=kept)
+                except Failure as failure:
+                    exchanges[-1] = replace(exchange, received=failure.kept)
+                    return FetchResult(
+                        url,
+                        current,
+                        tuple(exchanges),
+                        error=failure.reason,
+                        received_bytes=failure.received,
+                        truncated=failure.truncated,
+                    )
+                finally:
+                    response.close()
+                return FetchResult(
+                    url, current, tuple(exchanges), body=body, received_bytes=body.received_size
+                )
+        reason = f"more than {self.options.max_redirects} redirects"
+        # The last URL asked for, not the next Location, which was never requested.
+        return FetchResult(url, exchanges[-1].url, tuple(exchanges), error=reason)
+
+    def _send(self, url: str, referrer: str | None) -> tuple[requests.Response, Exchange]:
+        """Send one GET with retries; return the response (body unread) and its exchange."""
+        opts = self.options
+        headers = {"Referer": referrer} if referrer else {}
+        attempt = 0
+        while True:
+            if self.cancel.is_set():
+                raise Cancelled
+            started = datetime.now(UTC)
+            try:
+                self._pace(url)
+                # verify and proxies per request: requests lets REQUESTS_CA_BUNDLE and the
+                # proxy variables override the session's, and explicit options must win.
+                response = self.session.get(
+                    url,
+                    headers=headers,
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=(opts.timeout, opts.timeout),
+                    verify=self._verify,
+                    proxies=self._proxies,
+                )
+            except PrivateAddress as exc:
+                raise Failure(str(exc)) from exc
+            except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+                # TLS and oversized headers would fail the same way again.
+                retryable = (
+                    isinstance(
+                        exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout
+                    )
+                    and not isinstance(exc, requests.exceptions.SSLError)
+                    and not HEADERS_TOO_LARGE.search(str(exc))
+                )
+                if retryable and attempt < opts.retries:
+                    self._backoff(attempt, None)
+                    attempt += 1
+                    continue
+                raise Failure(describe(exc)) from exc
+            status = response.status_code
+            head_size = sum(len(k) + len(v) + 4 for k, v in response.raw.headers.items())
+            if head_size > MAX_HEADER_BYTES:
+                response.close()
+                raise Failure(f"response headers too large ({head_size} bytes)")
+            pause_point("fetching")
+            if (status == 429 or status >= 500) and attempt < opts.retries:
+                wait = retry_after(response)
+                response.close()
+                if wait is not None and status in (429, 503):
+                    self._hold_host(url, wait)
+                    wait = 0.0
+                self._backoff(attempt, wait)
+                attempt += 1
+                continue
+            return response, self._exchange(response, started)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> None:
+        delay = retry_after if retry_after is not None else self.options.retry_backoff * 2**attempt
+        # Count down what was slept, not the clock, so an injected sleep is honoured.
+        left = delay
+        while not self.cancel.is_set():
+            if left <= 0:
+                return
+            step = min(left, 0.2)
+            self._sleep(step)
+            left -= step
+        raise Cancelled
+
+    @staticmethod
+    def _exchange(response: requests.Response, started: datetime) -> Exchange:
+        raw = response.raw
+        version = {9: "HTTP/0.9", 10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2"}.get(
+            getattr(raw, "version", 11), "HTTP/1.1"
+        )
+        return Exchange(
+            url=response.url,
+            method="GET",
+            request_headers=tuple((k, str(v)) for k, v in response.request.headers.items()),
+            status=response.status_code,
+            reason=response.reason or "",
+            http_version=version,
+            response_headers=tuple((k, v) for k, v in raw.headers.items()),
+            started=started,
+        )
+
+    def _keep_small_body(self, response: requests.Response, exchange: Exchange) -> Exchange:
+        """Return `exchange` with its redirect or error body kept, when the WARC needs it."""
+        if not self.keep_received:
+            return exchange
+        path = self._tmp_path().with_suffix(".received")
+        return keep_small_body(response, exchange, path, self.cancel)
