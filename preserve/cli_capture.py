@@ -1,0 +1,446 @@
+"""The `capture` command: its options, the seeds it reads, and the run over them.
+
+A standalone click command that `preserve.cli` adds to its group (import `preserve.cli`, not
+this module, first: this module takes the Console and option helper from it). Each bag's
+path goes to stdout (or one JSON document with `--json`); people read stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from preserve.cli import Console, _option
+from preserve.errors import BadInput, Interrupted, PreserveError
+from preserve.models import DEFAULT_CHECKSUMS, BagInfo, CaptureOptions, CaptureResult
+from preserve.report import SeedFailure, run_document, summary_text
+from preserve.seeds import parse_seed
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+class SizeType(click.ParamType[int, Any]):
+    """A size such as `500K`, `100M` or `2G` (powers of 1024), or a plain number of bytes."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """Return the size in bytes, or fail with a usage error."""
+        if isinstance(value, int):
+            return value
+        match = _SIZE.match(str(value))
+        if not match:
+            self.fail(f"{value!r} is not a size such as 100M or 2G", param, ctx)
+        return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+
+
+class LineListType(click.ParamType[str, str]):
+    """Text whose environment variable holds one value per line (values may contain spaces)."""
+
+    name = "text"
+    envvar_list_splitter = "\n"
+
+
+def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+@contextmanager
+def _signals_as_errors() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into Interrupted, so staging is cleaned before exiting."""
+    previous = {
+        signum: signal.signal(signum, _raise_interrupted)
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _parse_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip() or any(c in name for c in " \t\r\n"):
+        raise BadInput(f"--header must look like 'Name: value', not {text!r}")
+    if any(c in value for c in "\r\n"):
+        raise BadInput(f"--header value must be one line: {text!r}")
+    return name.strip(), value.strip()
+
+
+def _parse_info(text: str) -> tuple[str, str]:
+    label, sep, value = text.partition("=")
+    if not sep or not label.strip():
+        raise BadInput(f"--info must look like LABEL=VALUE, not {text!r}")
+    return label.strip(), value
+
+
+def _read_url_list(source: str) -> list[str]:
+    """Return the URLs of an input file (`-` for stdin): one per line, blanks and # skipped."""
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise BadInput(f"cannot read --input-file {source}: {reason}") from exc
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+@click.command("capture")
+@click.argument("urls", nargs=-1, metavar="URL...")
+@_option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder the new bags go in; created if missing.",
+)
+@_option(
+    "-i",
+    "--input-file",
+    metavar="FILE",
+    help="Read URLs from FILE, one per line ('-' for stdin); blank lines and # comments skipped.",
+)
+@_option("--name", help="Bag folder name (one URL only).  [default: <host>-<UTC time>-<8 hex>]")
+@_option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Connect and per-read timeout, in seconds.",
+)
+@_option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Retries on connection errors, 429 and 5xx; Retry-After honoured up to 60 s.",
+)
+@_option(
+    "--max-redirects",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Redirects followed per URL.",
+)
+@_option(
+    "--max-size",
+    type=SizeType(),
+    default="2G",
+    show_default=True,
+    help="Largest resource, after content decoding (K, M, G, T are powers of 1024).",
+)
+@_option(
+    "--max-bytes",
+    type=SizeType(),
+    default="10G",
+    show_default=True,
+    help="Largest capture in all; later resources are skipped (reason: limit).",
+)
+@_option(
+    "--max-pages",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Pages (seed and frames) per capture.",
+)
+@_option(
+    "--max-requisites",
+    type=click.IntRange(min=0),
+    default=2000,
+    show_default=True,
+    help="Requisites per page.",
+)
+@_option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Concurrent requests in all.",
+)
+@_option(
+    "--host-workers",
+    type=click.IntRange(min=1),
+    default=6,
+    show_default=True,
+    help="Concurrent requests to one host.",
+)
+@_option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Pause between requests to one host, in seconds.",
+)
+@_option(
+    "--depth",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Levels of linked pages to follow from the seed (0: the seed page alone).",
+)
+@_option(
+    "--scope",
+    type=click.Choice(["page", "host", "domain", "prefix"]),
+    default="host",
+    show_default=True,
+    help="Which linked pages and media may be followed: the seed's host, its registered "
+    "domain, URLs under the seed's folder, or no other page.",
+)
+@_option(
+    "--include",
+    "include",
+    multiple=True,
+    type=LineListType(),
+    metavar="RE",
+    help="Follow only linked pages and media whose URL matches RE; repeatable.",
+)
+@_option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    type=LineListType(),
+    metavar="RE",
+    help="Never follow linked pages and media whose URL matches RE; repeatable.",
+)
+@_option(
+    "--linked-media/--no-linked-media",
+    default=True,
+    show_default=True,
+    help="With --depth 1 or more, capture in-scope links to audio, video, images, PDF and "
+    "office files.",
+)
+@_option(
+    "--ignore-robots",
+    is_flag=True,
+    help="Follow linked pages and media that robots.txt disallows (requisites never ask).",
+)
+@_option(
+    "--allow-private",
+    is_flag=True,
+    help="Let requisites and redirects reach loopback, private, link-local and cloud-metadata "
+    "addresses (allowed anyway when the seed is on one).",
+)
+@_option(
+    "--user-agent",
+    metavar="UA",
+    help="User-Agent header.  [default: preserve/<version> (+project URL)]",
+)
+@_option(
+    "--header",
+    "headers",
+    multiple=True,
+    type=LineListType(),
+    metavar="'NAME: VALUE'",
+    help="Header sent with every request; repeatable.",
+)
+@_option(
+    "--cookies",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Netscape cookies.txt file, as wget and curl read.",
+)
+@_option(
+    "--proxy", metavar="URL", help="Proxy for every request.  [default: HTTP(S)_PROXY and NO_PROXY]"
+)
+@_option(
+    "--ca-bundle",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="CA certificates to trust.  [default: system, or REQUESTS_CA_BUNDLE]",
+)
+@_option(
+    "--insecure", is_flag=True, help="Do not verify TLS certificates (recorded in the capture log)."
+)
+@_option(
+    "--checksum",
+    "checksums",
+    multiple=True,
+    metavar="ALG",
+    type=click.Choice(["sha512", "sha256", "sha384", "sha224", "sha1", "md5"]),
+    help="Manifest algorithm; repeatable.  [default: sha512 and sha256]",
+)
+@_option("--strict", is_flag=True, help="A missing requisite fails the capture (exit 3).")
+@_option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document for the whole run on stdout."
+)
+@_option("--source-organization", metavar="TEXT", help="bag-info Source-Organization.")
+@_option("--contact-name", metavar="TEXT", help="bag-info Contact-Name.")
+@_option("--contact-email", metavar="TEXT", help="bag-info Contact-Email.")
+@_option("--contact-phone", metavar="TEXT", help="bag-info Contact-Phone.")
+@_option("--organization-address", metavar="TEXT", help="bag-info Organization-Address.")
+@_option(
+    "--info",
+    "info",
+    multiple=True,
+    type=LineListType(),
+    metavar="LABEL=VALUE",
+    help="Extra bag-info field, in the order given; repeatable.",
+)
+@_option(
+    "--dc",
+    "dc",
+    multiple=True,
+    type=LineListType(),
+    metavar="ELEMENT=VALUE",
+    help="Dublin Core value that wins over what the page states; repeatable.",
+)
+@_option(
+    "--metadata",
+    "metadata_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="JSON file of Dublin Core terms (schemas/metadata.schema.json); wins over the page.",
+)
+@_option(
+    "--metadata-location",
+    type=click.Choice(["payload", "tag"]),
+    default="payload",
+    show_default=True,
+    help="Write the metadata records in data/metadata/ or in a metadata/ tag folder.",
+)
+@_option(
+    "--access/--no-access",
+    default=True,
+    show_default=True,
+    help="Write the offline access copy in data/access/: pages whose links open the bag's "
+    "files, without the network.",
+)
+@_option(
+    "--profile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="BagIt Profile the bags must meet; the options are checked before fetching.",
+)
+@_option(
+    "--serialize",
+    type=click.Choice(["zip", "tar", "tar.gz"]),
+    help="Write each bag as one file (a single top folder named after the bag).",
+)
+@_option(
+    "--payload",
+    type=click.Choice(["both", "files", "warc"]),
+    default="both",
+    show_default=True,
+    help="Keep the bytes as files under data/web/ and in the WARC, as files only (no WARC), "
+    "or in the WARC only.",
+)
+@click.pass_obj
+def capture_command(console: Console, /, urls: tuple[str, ...], **opts: Any) -> None:
+    """Capture each URL (or local HTML file) with its requisites into a new bag.
+
+    Writes one bag per URL inside --output and prints each bag's path on stdout.
+    """
+    exit_code = _run_capture(console, urls, opts)
+    sys.exit(exit_code)
+
+
+def _options(opts: dict[str, Any], single: bool) -> CaptureOptions:
+    if opts["name"] is not None and not single:
+        raise BadInput("--name can only be used with one URL")
+    info = BagInfo(
+        source_organization=opts["source_organization"],
+        contact_name=opts["contact_name"],
+        contact_email=opts["contact_email"],
+        contact_phone=opts["contact_phone"],
+        organization_address=opts["organization_address"],
+        extra=tuple(_parse_info(i) for i in opts["info"]),
+    )
+    return CaptureOptions(
+        timeout=opts["timeout"],
+        retries=opts["retries"],
+        max_redirects=opts["max_redirects"],
+        max_size=opts["max_size"],
+        max_bytes=opts["max_bytes"],
+        max_pages=opts["max_pages"],
+        max_requisites=opts["max_requisites"],
+        workers=opts["workers"],
+        host_workers=opts["host_workers"],
+        wait=opts["wait"],
+        user_agent=opts["user_agent"],
+        headers=tuple(_parse_header(h) for h in opts["headers"]),
+        cookies=opts["cookies"],
+        proxy=opts["proxy"],
+        ca_bundle=opts["ca_bundle"],
+        insecure=opts["insecure"],
+        checksums=tuple(dict.fromkeys(opts["checksums"])) or DEFAULT_CHECKSUMS,
+        strict=opts["strict"],
+        name=opts["name"],
+        bag_info=info,
+        dc=tuple(opts["dc"]),
+        metadata_file=opts["metadata_file"],
+        metadata_location=opts["metadata_location"],
+        profile=opts["profile"],
+        serialize=opts["serialize"],
+        depth=opts["depth"],
+        scope=opts["scope"],
+        include=tuple(opts["include"]),
+        exclude=tuple(opts["exclude"]),
+        linked_media=opts["linked_media"],
+        ignore_robots=opts["ignore_robots"],
+        allow_private=opts["allow_private"],
+        payload=opts["payload"],
+        access=opts["access"],
+    )
+
+
+def _gather_seeds(urls: tuple[str, ...], input_file: str | None) -> list[str]:
+    """Return every seed of the run, checked before any work; raise BadInput otherwise."""
+    seeds = list(urls)
+    if input_file is not None:
+        seeds += _read_url_list(input_file)
+    if not seeds:
+        raise BadInput("no URL given", hint="pass URLs or --input-file FILE")
+    for seed in seeds:
+        parse_seed(seed)
+    return seeds
+
+
+def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) -> int:
+    """Capture every seed; return the exit code of the run."""
+    # Imported here, not at the top, so that `preserve --help` and `validate` start quickly.
+    from preserve.crawl import capture
+
+    results: list[CaptureResult] = []
+    failures: list[SeedFailure] = []
+    exit_code = 0
+    try:
+        with _signals_as_errors():
+            seeds = _gather_seeds(urls, opts["input_file"])
+            options = _options(opts, single=len(seeds) == 1)
+            for seed in seeds:
+                try:
+                    result = capture(seed, opts["output"], options, observer=console.record)
+                except Interrupted:
+                    raise
+                except PreserveError as exc:
+                    if isinstance(exc, BadInput):
+                        raise
+                    message = str(exc) if seed in str(exc) else f"{seed}: {exc}"
+                    console.error(message)
+                    failures.append(SeedFailure(seed, str(exc), exc.exit_code))
+                    continue
+                results.append(result)
+                console.say(summary_text(result))
+                if not opts["as_json"]:
+                    click.echo(str(result.bag_path))
+        if failures:
+            exit_code = 5 if results else failures[0].exit_code
+    except PreserveError as exc:
+        console.error(str(exc))
+        exit_code = exc.exit_code
+    except Exception:  # noqa: BLE001 - anything else is a bug: show it, exit 70
+        exit_code = console.internal_error()
+    if opts["as_json"]:
+        click.echo(json.dumps(run_document(results, failures, exit_code), ensure_ascii=False))
+    return exit_code
