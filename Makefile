@@ -9,7 +9,7 @@ PYWB_VENV ?= .venv-pywb
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: demo check install install-replay browser test lint clean
+.PHONY: demo check install install-replay browser test lint clean bench-latency bench-big
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ browser:
 
 demo: install
 	$(BIN)/python examples/demo.py bags
+
+# Benchmarks (docs/performance.md): one command each from a fresh clone. They compare with
+# wget and GNU time (/usr/bin/time) when installed, and print figures; they assert nothing.
+bench-latency: install
+	$(BIN)/python benchmarks/latency.py
+
+bench-big: install
+	$(BIN)/python benchmarks/big_payload.py
 
 lint:
 	$(BIN)/ruff format --check preserve tests examples benchmarks

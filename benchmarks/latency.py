@@ -60,7 +60,7 @@ def build_site(root: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     compile_package()
     preserve_bin = str(VENV_BIN / "preserve")
