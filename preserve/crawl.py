@@ -109,7 +109,8 @@ class _Capture:
         self.seq = 0
         self.seed_result: FetchResult | None = None
         self.title: str | None = None
-        self.frontier = Frontier.for_capture(seed.url, options, self.fetcher)
+        record = self.recording.fetched if self.recording is not None else None
+        self.frontier = Frontier.for_capture(seed.url, options, self.fetcher, record)
 
     def display(self, url: str) -> str:
         """Return how a URL is written in records: local files relative to the seed folder."""

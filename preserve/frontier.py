@@ -9,11 +9,12 @@ from __future__ import annotations
 import heapq
 import itertools
 import queue
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from preserve.fetch import Fetcher, default_user_agent
-from preserve.models import CaptureOptions, Link, Role, SkipReason
+from preserve.models import CaptureOptions, FetchResult, Link, Role, SkipReason
 from preserve.netsafety import is_refusal
 from preserve.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_url, rules_from_response
 from preserve.scope import Scope
@@ -67,9 +68,17 @@ class Decision:
 class RobotsCache:
     """Each host's robots.txt rules, fetched through the capture's Fetcher on first need."""
 
-    def __init__(self, fetcher: Fetcher, user_agent: str) -> None:
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        user_agent: str,
+        record: Callable[[FetchResult], object] | None = None,
+    ) -> None:
         self.fetcher = fetcher
         self.user_agent = user_agent
+        # Hands each robots.txt exchange to the WARC (before its body is read and removed):
+        # the rules a capture obeyed are part of its record, as Heritrix keeps them.
+        self._record = record
         self._rules: dict[str, RobotsRules] = {}
 
     def rules_for(self, url: str) -> RobotsRules:
@@ -83,6 +92,8 @@ class RobotsCache:
 
     def _fetch(self, source: str) -> RobotsRules:
         result = self.fetcher.fetch(source)
+        if self._record is not None:
+            self._record(result)
         body = result.body
         data: bytes | None = None
         if body is not None:
@@ -121,10 +132,19 @@ class Frontier:
         self.requisites: dict[str, int] = {}
 
     @classmethod
-    def for_capture(cls, seed_url: str, options: CaptureOptions, fetcher: Fetcher) -> Frontier:
-        """Return the frontier of a capture whose robots.txt fetches go through `fetcher`."""
+    def for_capture(
+        cls,
+        seed_url: str,
+        options: CaptureOptions,
+        fetcher: Fetcher,
+        record: Callable[[FetchResult], object] | None = None,
+    ) -> Frontier:
+        """Return the frontier of a capture whose robots.txt fetches go through `fetcher`.
+
+        `record`, when given, receives each robots.txt fetch for the WARC.
+        """
         user_agent = options.user_agent or default_user_agent()
-        return cls(seed_url, options, RobotsCache(fetcher, user_agent))
+        return cls(seed_url, options, RobotsCache(fetcher, user_agent, record))
 
     def add_origin(self, url: str) -> None:
         """Hold `url` (the seed's final URL, after redirects) in scope as the seed is."""

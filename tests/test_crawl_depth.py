@@ -21,6 +21,7 @@ from preserve.cli import main
 from preserve.models import CaptureResult, LogRecord
 
 from .conftest import EXAMPLE_SITE, ROOT, Server, serve
+from .warc_reading import read_warc, warc_of, warcio_check
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 GIF = {"Content-Type": "image/gif"}
@@ -276,8 +277,16 @@ def test_robots_txt_disallow_applies_to_pages_and_media_not_requisites(
     requested = paths_requested(http)
     assert requested.count("/robots.txt") == 1
     assert not any(p.startswith("/private/") and p != "/private/pic.gif" for p in requested)
-    # robots.txt itself is consulted, not captured.
+    # robots.txt is consulted, not captured as a URL of the page; the WARC keeps the
+    # exchange, so the rules the capture obeyed stay with it.
     assert http.url("/robots.txt") not in records
+    assert not (result.bag_path / "data/web" / "127.0.0.1" / "robots.txt").exists()
+    warc = read_warc(warc_of(result.bag_path))
+    (robots,) = [r for r in warc if r.type == "response" and r.uri == http.url("/robots.txt")]
+    assert robots.raw == b"User-agent: *\nDisallow: /private/\n"
+    assert any(r.type == "request" and r.uri == http.url("/robots.txt") for r in warc)
+    assert warcio_check(warc_of(result.bag_path))[0] == 0
+    bagit.Bag(str(result.bag_path)).validate()
 
     http.requests.clear()
     options = preserve.CaptureOptions(depth=1, ignore_robots=True)
