@@ -114,6 +114,8 @@ class FetchResult:
 
     `body` is None when the final status was not 2xx or the fetch failed; `error` then says
     why. `received_bytes` counts the bytes read before a failure, for the capture log.
+    `retried` holds the answers (429, 5xx) that were asked again, kept for the WARC: they
+    are not hops of the redirect chain.
     """
 
     requested_url: str
@@ -123,6 +125,7 @@ class FetchResult:
     error: str | None = None
     received_bytes: int = 0
     truncated: bool = False
+    retried: tuple[Exchange, ...] = ()
 
     @property
     def final(self) -> Exchange | None:

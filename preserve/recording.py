@@ -91,7 +91,7 @@ class Recording:
         with _writing():
             offset = self._warc.add_fetch(result)
         keep = result.body.path if result.body is not None else None
-        for exchange in result.exchanges:
+        for exchange in (*result.retried, *result.exchanges):
             spool = exchange.received.path if exchange.received is not None else None
             if spool is not None and spool != keep:
                 spool.unlink(missing_ok=True)

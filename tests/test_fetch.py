@@ -326,6 +326,26 @@ def test_429_waits_as_long_as_retry_after_says(http: Server, make_fetcher: MakeF
     assert sleep.total == pytest.approx(1.0, abs=0.05)
 
 
+def test_answers_that_were_retried_are_kept_for_the_warc_not_as_hops(
+    http: Server, make_fetcher: MakeFetcher
+) -> None:
+    calls: list[str] = []
+    http.routes["/"] = flaky([(503, {}), (500, {})], calls)
+    result = make_fetcher(sleep=FakeSleep(), keep_received=True).fetch(http.url("/"))
+    assert result.error is None
+    assert [ex.status for ex in result.exchanges] == [200]
+    assert [ex.status for ex in result.retried] == [503, 500]
+    for answer in result.retried:
+        assert answer.received is not None
+        assert answer.received.path is not None
+        assert answer.received.path.read_bytes() == b"busy"
+    # Without a WARC to feed, nothing of them is read or kept.
+    calls.clear()
+    plain = make_fetcher(sleep=FakeSleep()).fetch(http.url("/"))
+    assert plain.retried == ()
+    assert len(calls) == 3
+
+
 def test_retry_after_holds_back_every_request_to_that_host(
     http: Server, make_fetcher: MakeFetcher
 ) -> None:

@@ -445,3 +445,44 @@ def test_members_copy_a_file_once_and_refuse_a_short_one(
     short = GzipMember(_Sink(), level, size)
     with body.open("rb", buffering=0) as source, pytest.raises(OSError, match="bytes early"):
         short.copy(source, size + 100)
+
+
+def test_an_answer_that_was_retried_is_recorded_before_the_one_kept(
+    http: Server, tmp_path: Path
+) -> None:
+    asked: list[str] = []
+
+    def busy_once(request: BaseHTTPRequestHandler) -> None:
+        asked.append(request.path)
+        status, body = (503, b"busy") if len(asked) == 1 else (200, b"GIF89a-at-last")
+        request.send_response(status)
+        request.send_header("Content-Type", "text/plain" if status == 503 else "image/gif")
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    http.route(
+        "/", body=b'<title>r</title><img src="/pic.gif">', headers={"Content-Type": "text/html"}
+    )
+    http.routes["/pic.gif"] = busy_once
+    options = preserve.CaptureOptions(retry_backoff=0.01)
+    result = preserve.capture(http.url("/"), tmp_path / "bags", options)
+    records = check_bag_warc(result.bag_path, tmp_path)
+    answers = responses(records, http.url("/pic.gif"))
+    assert [r.status for r in answers] == [503, 200]
+    assert [r.raw for r in answers] == [b"busy", b"GIF89a-at-last"]
+    requests = [r for r in records if r.type == "request" and r.uri == http.url("/pic.gif")]
+    assert len(requests) == 2
+    # The retry is not a hop: the log's entry has no redirect chain, and its metadata record
+    # names both responses as records of the same fetch.
+    (entry,) = [e for e in log_entries(result.bag_path) if e["url"] == http.url("/pic.gif")]
+    assert entry["outcome"] == "captured"
+    assert not entry.get("redirects")
+    (metadata,) = [r for r in records if r.type == "metadata" and r.uri == http.url("/pic.gif")]
+    head = gzip.decompress(member_bytes(result.bag_path, metadata)).split(b"\r\n\r\n")[0]
+    concurrent = [
+        line.split(b": ", 1)[1].decode()
+        for line in head.split(b"\r\n")
+        if line.startswith(b"WARC-Concurrent-To: ")
+    ]
+    assert concurrent == [r.headers["WARC-Record-ID"] for r in answers]

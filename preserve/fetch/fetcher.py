@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -152,17 +153,23 @@ class Fetcher:
         coding removed, hashed with every `--checksum` algorithm on the way (and sha256 of
         the bytes as received, when they differ). Never raises for network trouble: the
         result's `error` says what went wrong. Raises Cancelled when the capture is stopped.
+        Answers that were asked again are in the result's `retried`, for the WARC.
         """
         self.guard.set_seed(url)
         exchanges: list[Exchange] = []
+        retried: list[Exchange] = []
+
+        def result(final: str, **outcome: Any) -> FetchResult:
+            return FetchResult(url, final, tuple(exchanges), retried=tuple(retried), **outcome)
+
         seen = {url}
         current = url
         for _hop in range(self.options.max_redirects + 1):
             with self._host_slot(current):
                 try:
-                    response, exchange = self._send(current, referrer)
+                    response, exchange = self._send(current, referrer, retried)
                 except Failure as failure:
-                    return FetchResult(url, current, tuple(exchanges), error=failure.reason)
+                    return result(current, error=failure.reason)
                 exchanges.append(exchange)
                 location = response.headers.get("Location")
                 if exchange.status in REDIRECT_STATUSES and location is not None:
@@ -171,9 +178,9 @@ class Fetcher:
                     target = resolve(location, current)
                     if target is None or urlsplit(target).scheme not in WEB_SCHEMES:
                         reason = f"redirect to an unsupported URL: {location[:200]}"
-                        return FetchResult(url, current, tuple(exchanges), error=reason)
+                        return result(current, error=reason)
                     if target in seen:
-                        return FetchResult(url, target, tuple(exchanges), error="redirect loop")
+                        return result(target, error="redirect loop")
                     seen.add(target)
                     current = target
                     continue
@@ -181,10 +188,10 @@ class Fetcher:
                     exchanges[-1] = self._keep_small_body(response, exchange)
                     response.close()
                     reason = f"HTTP {exchange.status} {exchange.reason}".strip()
-                    return FetchResult(url, current, tuple(exchanges), error=reason)
+                    return result(current, error=reason)
                 if not store:
                     response.close()
-                    return FetchResult(url, current, tuple(exchanges))
+                    return result(current)
                 try:
                     body, kept = stream_body(
                         response,
@@ -198,25 +205,26 @@ class Fetcher:
                     exchanges[-1] = replace(exchange, received=kept)
                 except Failure as failure:
                     exchanges[-1] = replace(exchange, received=failure.kept)
-                    return FetchResult(
-                        url,
+                    return result(
                         current,
-                        tuple(exchanges),
                         error=failure.reason,
                         received_bytes=failure.received,
                         truncated=failure.truncated,
                     )
                 finally:
                     response.close()
-                return FetchResult(
-                    url, current, tuple(exchanges), body=body, received_bytes=body.received_size
-                )
+                return result(current, body=body, received_bytes=body.received_size)
         reason = f"more than {self.options.max_redirects} redirects"
         # The last URL asked for, not the next Location, which was never requested.
-        return FetchResult(url, exchanges[-1].url, tuple(exchanges), error=reason)
+        return result(exchanges[-1].url, error=reason)
 
-    def _send(self, url: str, referrer: str | None) -> tuple[requests.Response, Exchange]:
-        """Send one GET with retries; return the response (body unread) and its exchange."""
+    def _send(
+        self, url: str, referrer: str | None, retried: list[Exchange]
+    ) -> tuple[requests.Response, Exchange]:
+        """Send one GET with retries; return the response (body unread) and its exchange.
+
+        Each answer asked again (429, 5xx) goes to `retried`, its body kept for the WARC.
+        """
         opts = self.options
         headers = {"Referer": referrer} if referrer else {}
         attempt = 0
@@ -261,6 +269,9 @@ class Fetcher:
             pause_point("fetching")
             if (status == 429 or status >= 500) and attempt < opts.retries:
                 wait = retry_after(response)
+                if self.keep_received:
+                    answer = self._exchange(response, started)
+                    retried.append(self._keep_small_body(response, answer))
                 response.close()
                 if wait is not None and status in (429, 503):
                     self._hold_host(url, wait)

@@ -173,13 +173,17 @@ class CaptureWarc:
         return self._file.size
 
     def add_fetch(self, result: FetchResult) -> int | None:
-        """Write the records of every exchange of a fetch that kept its response.
+        """Write the records of every exchange of a fetch that kept its response, retries too.
 
         Returns the offset of the final response's record (response or revisit), or None
         when the final exchange has none (its body was not kept).
         """
         offset: int | None = None
         ids = self._concurrent.setdefault(result.requested_url, [])
+        # Answers that were asked again (a 503 before the 200) come first, as they happened.
+        for exchange in result.retried:
+            if exchange.received is not None:
+                ids.append(self._exchange(exchange, exchange.received)[0])
         for exchange in result.exchanges:
             if exchange.received is None:
                 offset = None
