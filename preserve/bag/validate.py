@@ -1,4 +1,4 @@
-"""Our own BagIt validator: every problem listed, Unicode-aware, hashing in several processes.
+"""Our own BagIt validator: every problem listed, Unicode-aware, hashing several files at once.
 
 Not bagit-python's: it reports only the first problem, accepts whitespace before the colon in a
 1.0 bagit.txt and a file missing from one of two manifests, and fails NFD-named manifests.
@@ -7,15 +7,14 @@ Not bagit-python's: it reports only the first problem, accepts whitespace before
 from __future__ import annotations
 
 import tempfile
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from preserve.bag.archive import open_archive
+from preserve.bag.checksums import Resolver, entry_files, hash_files, nfc
 from preserve.bag.inventory import Inventory, take_inventory
 from preserve.bag.profile import BagFacts, Profile, check_bag, load_profile
 from preserve.bag.reader import (
@@ -39,8 +38,6 @@ Mode = Literal["full", "fast", "completeness"]
 
 SYSTEM_FILES = frozenset({".ds_store", "thumbs.db", "desktop.ini", ".localized", "icon\r"})
 """File names (lower case) an operating system leaves behind, warned about in a payload."""
-
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,62 +283,23 @@ def _amount(size: int, files: int) -> str:
     return f"{size} bytes, {files} file" + ("" if files == 1 else "s")
 
 
-def _key(path: str) -> str:
-    return unicodedata.normalize("NFC", path)
-
-
-class _Resolver:
-    """Find the file on disk a manifest path names: exactly, or equal once NFC-normalised."""
-
-    def __init__(self, files: Iterable[str]) -> None:
-        self._files = set(files)
-        self._normal: dict[str, list[str]] = defaultdict(list)
-        for path in self._files:
-            self._normal[_key(path)].append(path)
-
-    def __call__(self, path: str) -> str | None:
-        if path in self._files:
-            return path
-        candidates = self._normal.get(_key(path), [])
-        return candidates[0] if len(candidates) == 1 else None
-
-
-def _resolve(manifest: Manifest, resolve: _Resolver) -> dict[str, str | None]:
-    """Return each entry's file on disk (or None), taking case twins into account.
-
-    An entry missing on disk whose case twin in the same manifest is present with the same
-    digest names that file as a case-insensitive disk (macOS, Windows) stores it: the two
-    entries are one file there. That is reported as a case-twins warning, not as missing.
-    """
-    found = {entry.path: resolve(entry.path) for entry in manifest.entries}
-    present: dict[tuple[str, str], str] = {}
-    for entry in manifest.entries:
-        disk = found[entry.path]
-        if disk is not None:
-            present.setdefault((_key(entry.path).casefold(), entry.digest), disk)
-    for entry in manifest.entries:
-        if found[entry.path] is None:
-            found[entry.path] = present.get((_key(entry.path).casefold(), entry.digest))
-    return found
-
-
 def _check_completeness(check: _Check) -> None:
     """Report files missing, not fetched, unexpected, or absent from some manifest."""
     payload = check.inventory.payload
-    resolve = _Resolver(check.inventory.files)
-    fetch_paths = {_key(item.path) for item in check.fetch}
+    resolve = Resolver(check.inventory.files)
+    fetch_paths = {nfc(item.path) for item in check.fetch}
     missing: dict[str, list[str]] = defaultdict(list)
     listed_by: dict[str, set[str]] = defaultdict(set)
     payload_manifests = check.payload_manifests()
     for manifest in check.manifests:
-        for path, disk in _resolve(manifest, resolve).items():
+        for path, disk in entry_files(manifest, resolve).items():
             if disk is None:
                 missing[path].append(manifest.name)
             else:
                 listed_by[disk].add(manifest.name)
     for path, manifests in missing.items():
         listing = " and ".join(manifests)
-        if _key(path) in fetch_paths:
+        if nfc(path) in fetch_paths:
             message = f"listed in fetch.txt and {listing} but not fetched yet"
             check.problems.append(Problem("not-fetched", printable(path), message))
         else:
@@ -365,7 +323,7 @@ def _check_completeness(check: _Check) -> None:
 def _check_tag_consistency(check: _Check) -> None:
     """Report a tag file listed in one tag manifest but not in another."""
     tag_manifests = check.tag_manifests()
-    listed = {m.name: {_key(e.path) for e in m.entries} for m in tag_manifests}
+    listed = {m.name: {nfc(e.path) for e in m.entries} for m in tag_manifests}
     everything = sorted(set().union(*listed.values())) if listed else []
     for path in everything:
         absent = [name for name, paths in listed.items() if path not in paths]
@@ -378,9 +336,9 @@ def _check_tag_consistency(check: _Check) -> None:
 def _check_fetch_listed(check: _Check) -> None:
     """Report a fetch.txt item missing from a payload manifest (RFC 8493 §2.2.3)."""
     for manifest in check.payload_manifests():
-        listed = {_key(entry.path) for entry in manifest.entries}
+        listed = {nfc(entry.path) for entry in manifest.entries}
         for item in check.fetch:
-            if _key(item.path) not in listed:
+            if nfc(item.path) not in listed:
                 message = f"listed in fetch.txt but not in {manifest.name}"
                 check.problems.append(Problem("bad-fetch", printable(item.path), message))
 
@@ -391,8 +349,8 @@ def _warn_names(check: _Check, payload: dict[str, int]) -> None:
     by_case: dict[str, set[str]] = defaultdict(set)
     by_form: dict[str, set[str]] = defaultdict(set)
     for name in names:
-        by_case[_key(name).casefold()].add(_key(name))
-        by_form[_key(name)].add(name)
+        by_case[nfc(name).casefold()].add(nfc(name))
+        by_form[nfc(name)].add(name)
     for group in by_case.values():
         if len(group) > 1:
             shown = " and ".join(printable(p) for p in sorted(group))
@@ -409,46 +367,16 @@ def _warn_names(check: _Check, payload: dict[str, int]) -> None:
             check.warnings.append(Problem("system-file", printable(name), message))
 
 
-def _hash_file(job: tuple[str, tuple[str, ...]]) -> dict[str, str] | str:
-    """Return the digests of one file for each algorithm, or why it could not be read."""
-    path, algorithms = job
-    hashes = {a: h for a in algorithms if (h := new_hash(a)) is not None}
-    try:
-        with Path(path).open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                for hashed in hashes.values():
-                    hashed.update(chunk)
-    except OSError as exc:
-        return f"cannot read: {exc.strerror}"
-    return {algorithm: hashed.hexdigest() for algorithm, hashed in hashes.items()}
-
-
-def _hash_all(
-    root: Path, wanted: dict[str, set[str]], processes: int
-) -> dict[str, dict[str, str] | str]:
-    """Return the digests of every file in `wanted` (path → algorithms), N files at a time."""
-    paths = sorted(wanted)
-    jobs = [(str(Path(root, *p.split("/"))), tuple(sorted(wanted[p]))) for p in paths]
-    if processes > 1 and len(jobs) > 1:
-        # Threads, not processes: hashlib and file reads release the GIL on large buffers, so
-        # N threads hash on N cores without the start-up cost of spawning interpreters.
-        with ThreadPoolExecutor(max_workers=min(processes, len(jobs))) as pool:
-            results = list(pool.map(_hash_file, jobs))
-    else:
-        results = [_hash_file(job) for job in jobs]
-    return dict(zip(paths, results, strict=True))
-
-
 def _check_checksums(check: _Check, processes: int) -> None:
     """Hash every listed file once with every algorithm it needs; report each mismatch."""
-    resolve = _Resolver(check.inventory.files)
-    plan = [(m, _resolve(m, resolve)) for m in check.manifests if new_hash(m.algorithm)]
+    resolve = Resolver(check.inventory.files)
+    plan = [(m, entry_files(m, resolve)) for m in check.manifests if new_hash(m.algorithm)]
     wanted: dict[str, set[str]] = defaultdict(set)
     for manifest, found in plan:
         for disk in found.values():
             if disk is not None:
                 wanted[disk].add(manifest.algorithm)
-    digests = _hash_all(check.root, wanted, processes)
+    digests = hash_files(check.root, wanted, processes)
     unreadable: set[str] = set()
     for manifest, found in plan:
         for entry in manifest.entries:
