@@ -12,7 +12,8 @@ from preserve._version import __version__
 from preserve.access import build_access_copy
 from preserve.access.catalog import http_charset
 from preserve.bag import PayloadWriter
-from preserve.bag.profile import check_capture_options, load_profile
+from preserve.bag.conformance import check_capture_options
+from preserve.bag.profile import load_profile
 from preserve.discover import HTML_TYPES, PARSE_LIMIT
 from preserve.errors import BadInput, PackagingFailed
 from preserve.metadata import (

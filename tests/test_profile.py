@@ -8,15 +8,9 @@ from typing import Any
 
 import pytest
 
+from preserve.bag.conformance import CAPTURE_PAYLOAD_PATHS, check_capture_options
 from preserve.bag.inspect import inspect_bag
-from preserve.bag.profile import (
-    CAPTURE_PAYLOAD_PATHS,
-    OWN_PROFILE_IDENTIFIER,
-    Profile,
-    check_capture_options,
-    load_profile,
-    parse_profile,
-)
+from preserve.bag.profile import OWN_PROFILE_IDENTIFIER, Profile, load_profile, parse_profile
 from preserve.bag.serialize import serialize_bag
 from preserve.bag.validate import validate
 from preserve.crawl import capture

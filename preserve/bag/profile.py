@@ -1,6 +1,7 @@
-"""BagIt Profiles (specification 1.4.0): reading a profile, checking a bag or capture options.
+"""BagIt Profiles (specification 1.4.0): reading and checking a profile itself.
 
-Not the `bagit-profile` package: it covers specification 1.3 only and exits the process when a
+`preserve.bag.conformance` checks bags and capture options against one. Not the
+`bagit-profile` package: it covers specification 1.3 only and exits the process when a
 profile URL cannot be fetched. Profiles are read from local files; nothing is fetched.
 """
 
@@ -8,37 +9,18 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from preserve.bag.reader import MANIFEST_NAME, Problem, printable
-from preserve.bag.serialize import MEDIA_TYPES
 from preserve.errors import BadInput
-from preserve.models import ALLOWED_CHECKSUMS
 
 OWN_PROFILE_IDENTIFIER = (
     "https://github.com/preserve-archive/preserve/blob/main/schemas/bagit-profile.json"
 )
 """The identifier of the profile of the bags preserve makes (schemas/bagit-profile.json)."""
 
-CAPTURE_PAYLOAD_PATHS = (
-    "data/web/example.org/index.html",
-    "data/logs/capture-log.jsonl",
-    "data/logs/urls.tsv",
-    "data/metadata/dc.xml",
-)
-"""Payload paths of the kinds every capture writes, for checking a profile's payload rules."""
-
-# bag-info labels a capture option sets, to say which option a profile's rule asks for.
-_OPTIONS = {
-    "source-organization": "--source-organization",
-    "contact-name": "--contact-name",
-    "contact-email": "--contact-email",
-    "contact-phone": "--contact-phone",
-    "organization-address": "--organization-address",
-}
 # fmt: off
 _KNOWN_KEYS = frozenset({
     "BagIt-Profile-Info", "Bag-Info", "Manifests-Required", "Manifests-Allowed",
@@ -180,16 +162,16 @@ def parse_profile(data: object, source: str) -> Profile:
     inconsistent = [
         *(
             f"Manifests-Required {alg} is not in Manifests-Allowed"
-            for alg in _not_allowed(profile.manifests_required, profile.manifests_allowed)
+            for alg in not_allowed(profile.manifests_required, profile.manifests_allowed)
         ),
         *(
             f"Tag-Manifests-Required {alg} is not in Tag-Manifests-Allowed"
-            for alg in _not_allowed(profile.tag_manifests_required, profile.tag_manifests_allowed)
+            for alg in not_allowed(profile.tag_manifests_required, profile.tag_manifests_allowed)
         ),
         *(
             f"Tag-Files-Required {path} is not covered by Tag-Files-Allowed"
             for path in profile.tag_files_required
-            if not _matches(path, profile.tag_files_allowed)
+            if not matches(path, profile.tag_files_allowed)
         ),
     ]
     if inconsistent:
@@ -205,246 +187,15 @@ def _lower_or_none(values: Iterable[str] | None) -> tuple[str, ...] | None:
     return None if values is None else _lower(values)
 
 
-def _not_allowed(algorithms: Iterable[str], allowed: tuple[str, ...] | None) -> list[str]:
+def not_allowed(algorithms: Iterable[str], allowed: tuple[str, ...] | None) -> list[str]:
     """Return the algorithms a profile's Allowed list (None: anything) does not permit."""
     return [] if allowed is None else [a for a in algorithms if a.lower() not in allowed]
 
 
-def _matches(path: str, patterns: Iterable[str]) -> bool:
+def matches(path: str, patterns: Iterable[str]) -> bool:
     """Return True if `path` matches a profile path pattern (glob(7): *, ?, [...]).
 
     `*` matches across `/`, as the specification's default `['*']` ("all tag files are
     allowed") requires, so `data/web/*` covers everything under data/web/.
     """
     return any(fnmatch.fnmatchcase(path, pattern) for pattern in patterns)
-
-
-def _is_standard_tag_file(path: str) -> bool:
-    """Return True for the tag files RFC 8493 itself defines, which other rules govern."""
-    return path in ("bagit.txt", "bag-info.txt", "fetch.txt") or bool(MANIFEST_NAME.fullmatch(path))
-
-
-@dataclass(frozen=True, slots=True)
-class BagFacts:
-    """What a profile is checked against: a bag's declared facts and its files."""
-
-    version: str | None
-    bag_info: tuple[tuple[str, str], ...]
-    manifest_algorithms: tuple[str, ...]
-    tag_manifest_algorithms: tuple[str, ...]
-    has_fetch: bool
-    tag_files: tuple[str, ...]
-    payload_files: tuple[tuple[str, int], ...]
-    serialization: str | None
-
-
-def check_bag(profile: Profile, bag: BagFacts) -> tuple[list[Problem], list[Problem]]:
-    """Return (problems, warnings) for `bag` against every rule of `profile`.
-
-    The bag's bag-info must name the profile in BagIt-Profile-Identifier. Labels compare
-    case-insensitively. bagit.txt, bag-info.txt, fetch.txt and manifests are governed by
-    their own rules, so Tag-Files-Allowed need not list them.
-    """
-    problems: list[str] = []
-    warnings: list[str] = []
-    declared = [v for label, v in bag.bag_info if label.lower() == "bagit-profile-identifier"]
-    if not declared:
-        problems.append("bag-info.txt has no BagIt-Profile-Identifier naming the profile")
-    elif profile.identifier not in declared:
-        problems.append(f"bag-info.txt BagIt-Profile-Identifier is not {profile.identifier}")
-    problems += _check_tags(profile, bag.bag_info, warnings)
-    problems += _check_algorithms(profile, bag.manifest_algorithms, bag.tag_manifest_algorithms)
-    if bag.has_fetch and not profile.allow_fetch:
-        problems.append("the bag has a fetch.txt, which the profile does not allow")
-    if profile.fetch_required and not bag.has_fetch:
-        problems.append("the profile requires a fetch.txt; the bag has none")
-    accepted = profile.accept_versions
-    if bag.version is not None and accepted and bag.version not in accepted:
-        only = ", ".join(accepted)
-        problems.append(f"BagIt-Version {bag.version} is not accepted (only {only})")
-    problems += _check_serialization(profile, bag.serialization)
-    problems += _check_files(profile, bag.tag_files, dict(bag.payload_files), "the bag")
-    warnings += [f"the profile's {key} is not a 1.4.0 rule; not checked" for key in profile.ignored]
-    where = f"profile {profile.identifier}"
-    return (
-        [Problem("profile", None, f"{where}: {m}") for m in problems],
-        [Problem("profile", None, f"{where}: {m}") for m in warnings],
-    )
-
-
-def _check_tags(
-    profile: Profile, fields: Sequence[tuple[str, str]], warnings: list[str]
-) -> list[str]:
-    """Return the bag-info rules broken: required, values, repeatable; warn on recommended."""
-    problems: list[str] = []
-    values: dict[str, list[str]] = {}
-    for label, value in fields:
-        values.setdefault(label.lower(), []).append(value)
-    for rule in profile.bag_info:
-        given = values.get(rule.label.lower(), [])
-        if not given:
-            if rule.required:
-                problems.append(f"bag-info.txt lacks {rule.label}, which the profile requires")
-            elif rule.recommended:
-                warnings.append(f"bag-info.txt lacks {rule.label}, which the profile recommends")
-            continue
-        if len(given) > 1 and not rule.repeatable:
-            problems.append(f"bag-info.txt repeats {rule.label}, which must appear once")
-        if rule.values:
-            for value in given:
-                if value not in rule.values:
-                    allowed = ", ".join(repr(v) for v in rule.values)
-                    problems.append(f"bag-info.txt {rule.label} {value!r} is not one of {allowed}")
-    return problems
-
-
-def _check_algorithms(
-    profile: Profile, manifests: Sequence[str], tag_manifests: Sequence[str]
-) -> list[str]:
-    """Return the manifest and tag manifest rules broken."""
-    problems: list[str] = []
-    for kind, present, required, allowed in (
-        ("manifest", manifests, profile.manifests_required, profile.manifests_allowed),
-        (
-            "tagmanifest",
-            tag_manifests,
-            profile.tag_manifests_required,
-            profile.tag_manifests_allowed,
-        ),
-    ):
-        for algorithm in required:
-            if algorithm not in present:
-                problems.append(f"the profile requires {kind}-{algorithm}.txt; the bag has none")
-        for algorithm in _not_allowed(present, allowed):
-            problems.append(f"{kind}-{algorithm}.txt is not allowed by the profile")
-    return problems
-
-
-def _check_serialization(profile: Profile, serialization: str | None) -> list[str]:
-    """Return the serialisation rules broken by a bag given as `serialization` (None: folder)."""
-    if serialization is None:
-        if profile.serialization == "required":
-            return ["the profile requires a serialised bag (zip, tar…); this one is a folder"]
-        return []
-    if profile.serialization == "forbidden":
-        return [f"the profile forbids serialised bags; this one is a {serialization} file"]
-    if profile.accept_serialization and not set(MEDIA_TYPES[serialization]) & set(
-        profile.accept_serialization
-    ):
-        accepted = ", ".join(profile.accept_serialization)
-        return [f"a {serialization} file is not an accepted serialisation (only {accepted})"]
-    return []
-
-
-def _check_files(
-    profile: Profile, tag_files: Iterable[str], payload: Mapping[str, int], subject: str
-) -> list[str]:
-    """Return the tag-file, payload-file and Data-Empty rules `subject`'s files break."""
-    problems: list[str] = []
-    tags = set(tag_files)
-    for path in profile.tag_files_required:
-        if path not in tags:
-            problems.append(f"the profile requires the tag file {path}, which {subject} lacks")
-    for path in sorted(tags):
-        if not _is_standard_tag_file(path) and not _matches(path, profile.tag_files_allowed):
-            problems.append(f"tag file {printable(path)} is not allowed by Tag-Files-Allowed")
-    for path in profile.payload_files_required:
-        present = (
-            any(p.startswith(path) for p in payload) if path.endswith("/") else path in payload
-        )
-        if not present:
-            problems.append(f"the profile requires the payload {path}, which {subject} lacks")
-    for path in sorted(payload):
-        if not _matches(path, profile.payload_files_allowed):
-            problems.append(
-                f"payload file {printable(path)} is not allowed by Payload-Files-Allowed"
-            )
-    if profile.data_empty and (len(payload) > 1 or any(payload.values())):
-        problems.append(f"the profile requires an empty payload (Data-Empty); {subject} has one")
-    return problems
-
-
-def check_capture_options(
-    profile: Profile,
-    algorithms: Sequence[str],
-    bag_info_labels: Iterable[str | tuple[str, str]],
-    serialization: str | None,
-    *,
-    tag_files: Iterable[str] = (),
-    payload_files: Iterable[str] = CAPTURE_PAYLOAD_PATHS,
-) -> list[str]:
-    """Return why a capture with these options would not conform to `profile` (empty: it would).
-
-    `algorithms` are the manifest (and tag manifest) algorithms; `bag_info_labels` every
-    bag-info label the capture will write, its own included (a (label, value) pair also has
-    its value checked); `serialization` is zip, tar, tar.gz or None. `tag_files` and
-    `payload_files` are the paths the capture will write, to check the file rules.
-    BagIt-Profile-Identifier is not asked for: the capture adds the profile's identifier.
-    """
-    messages: list[str] = []
-    if profile.accept_versions and "1.0" not in profile.accept_versions:
-        accepted = ", ".join(profile.accept_versions)
-        messages.append(f"the profile accepts BagIt {accepted} only; preserve writes BagIt 1.0")
-    chosen = [a.lower() for a in algorithms]
-    for kind, required, allowed in (
-        ("manifest", profile.manifests_required, profile.manifests_allowed),
-        ("tag manifest", profile.tag_manifests_required, profile.tag_manifests_allowed),
-    ):
-        for algorithm in required:
-            if algorithm in chosen:
-                continue
-            if algorithm in ALLOWED_CHECKSUMS:
-                messages.append(
-                    f"the profile requires a {algorithm} {kind}: add --checksum {algorithm}"
-                )
-            else:
-                messages.append(
-                    f"the profile requires a {algorithm} {kind}, which preserve cannot write"
-                )
-        for algorithm in _not_allowed(chosen, allowed):
-            messages.append(
-                f"the profile does not allow a {algorithm} {kind}: drop --checksum {algorithm}"
-            )
-    fields: list[tuple[str, str]] = []
-    labels: list[str] = []
-    for item in bag_info_labels:
-        if isinstance(item, tuple):
-            fields.append(item)
-            labels.append(item[0])
-        else:
-            labels.append(item)
-    messages += _capture_tags(profile, labels, fields)
-    if profile.fetch_required:
-        messages.append("the profile requires a fetch.txt, which preserve never writes")
-    if serialization is None and profile.serialization == "required":
-        messages.append("the profile requires a serialised bag: add --serialize zip, tar or tar.gz")
-    else:
-        messages += _check_serialization(profile, serialization)
-    payload = dict.fromkeys(payload_files, 1)
-    messages += _check_files(profile, tag_files, payload, "a capture")
-    return messages
-
-
-def _capture_tags(
-    profile: Profile, labels: Sequence[str], fields: Sequence[tuple[str, str]]
-) -> list[str]:
-    """Return the bag-info rules the capture's labels and values would break."""
-    messages: list[str] = []
-    counts: dict[str, int] = {}
-    for label in labels:
-        counts[label.lower()] = counts.get(label.lower(), 0) + 1
-    for rule in profile.bag_info:
-        key = rule.label.lower()
-        if key == "bagit-profile-identifier":
-            continue
-        if rule.required and not counts.get(key):
-            option = _OPTIONS.get(key, f"--info '{rule.label}=VALUE'")
-            messages.append(f"the profile requires bag-info {rule.label}: give {option}")
-        if counts.get(key, 0) > 1 and not rule.repeatable:
-            messages.append(f"the profile allows bag-info {rule.label} once; it is given twice")
-        if rule.values:
-            for label, value in fields:
-                if label.lower() == key and value not in rule.values:
-                    allowed = ", ".join(repr(v) for v in rule.values)
-                    messages.append(f"bag-info {rule.label} {value!r} is not one of {allowed}")
-    return messages

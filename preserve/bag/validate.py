@@ -15,8 +15,9 @@ from typing import Literal
 
 from preserve.bag.archive import open_archive
 from preserve.bag.checksums import Resolver, entry_files, hash_files, nfc
+from preserve.bag.conformance import BagFacts, check_bag
 from preserve.bag.inventory import Inventory, take_inventory
-from preserve.bag.profile import BagFacts, Profile, check_bag, load_profile
+from preserve.bag.profile import Profile, load_profile
 from preserve.bag.reader import (
     MANIFEST_NAME,
     Declaration,
