@@ -11,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from preserve.bag import PayloadWriter, Staging, clean_stale
 from preserve.bag.serialize import serialize_bag
 from preserve.discover import HTML_TYPES, PARSE_LIMIT, find_css_links, find_html_links
 from preserve.errors import FetchFailed, PackagingFailed
-from preserve.fetch import Cancelled, Fetcher, copy_local_file
+from preserve.fetch import Cancelled, Fetcher
 from preserve.frontier import DepthQueue, Frontier
 from preserve.layout import local_payload_path, payload_path
 from preserve.metadata import parse_user_metadata
@@ -114,14 +114,7 @@ class _Capture:
 
     def display(self, url: str) -> str:
         """Return how a URL is written in records: local files relative to the seed folder."""
-        root = self.seed.root
-        if root is None or not url.startswith("file:"):
-            return url
-        path = Path(unquote(urlsplit(url).path))
-        try:
-            return "file:" + quote(path.relative_to(root).as_posix())
-        except ValueError:
-            return "file:" + quote(path.name)
+        return self.seed.display(url)
 
     def seed_outcome(self, records: tuple[LogRecord, ...]) -> SeedOutcome:
         """Return what was learned about the seed, with URLs as the records show them."""
@@ -178,31 +171,10 @@ class _Capture:
 
     def _fetch(self, task: _Task) -> FetchResult:
         if task.url.startswith("file:"):
-            return self._fetch_local(task.url)
-        return self.fetcher.fetch(task.url, referrer=task.referrer)
-
-    def _fetch_local(self, url: str) -> FetchResult:
-        root = self.seed.root
-        path = Path(unquote(urlsplit(url).path))
-        if root is None:
-            return FetchResult(url, url, (), error="local file outside a local capture")
-        try:
-            resolved = path.resolve(strict=True)
-        except (OSError, RuntimeError):
-            return FetchResult(url, url, (), error="no such file")
-        if not resolved.is_relative_to(root) or not path.absolute().is_relative_to(root):
-            return FetchResult(url, url, (), error="outside the seed's folder")
-        if not resolved.is_file():
-            return FetchResult(url, url, (), error="not a file")
-        try:
-            body = copy_local_file(
-                resolved, self.staging.tmp_dir, self.options.checksums, self.options.max_size
+            return self.seed.fetch_local(
+                task.url, self.staging.tmp_dir, self.options.checksums, self.options.max_size
             )
-        except ValueError as exc:
-            return FetchResult(url, url, (), error=str(exc))
-        except PermissionError:
-            return FetchResult(url, url, (), error="permission denied")
-        return FetchResult(url, url, (), body=body, received_bytes=body.size)
+        return self.fetcher.fetch(task.url, referrer=task.referrer)
 
     def _submit(
         self,

@@ -8,11 +8,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from preserve.bag import check_label
 from preserve.errors import BadInput
-from preserve.models import ALLOWED_CHECKSUMS, CaptureOptions
+from preserve.models import ALLOWED_CHECKSUMS, CaptureOptions, FetchResult
 from preserve.scope import SCOPES, compile_patterns
 from preserve.urls import canonicalize, is_web_url
 
@@ -28,6 +28,48 @@ class Seed:
     def root(self) -> Path | None:
         """Return the folder a local seed's requisites must stay inside."""
         return None if self.local_file is None else self.local_file.parent
+
+    def display(self, url: str) -> str:
+        """Return how a URL is written in records: local files relative to the seed folder."""
+        root = self.root
+        if root is None or not url.startswith("file:"):
+            return url
+        path = Path(unquote(urlsplit(url).path))
+        try:
+            return "file:" + quote(path.relative_to(root).as_posix())
+        except ValueError:
+            return "file:" + quote(path.name)
+
+    def fetch_local(
+        self, url: str, tmp_dir: Path, checksums: tuple[str, ...], max_size: int
+    ) -> FetchResult:
+        """Copy the local file `url` names into `tmp_dir`, hashed, if it is inside the root.
+
+        A file outside the seed's folder (by path or through a link), missing, unreadable
+        or over `max_size` gives a result whose `error` says so.
+        """
+        # Imported here: the command line reads seeds before it loads any capture code.
+        from preserve.fetch import copy_local_file
+
+        root = self.root
+        path = Path(unquote(urlsplit(url).path))
+        if root is None:
+            return FetchResult(url, url, (), error="local file outside a local capture")
+        try:
+            resolved = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return FetchResult(url, url, (), error="no such file")
+        if not resolved.is_relative_to(root) or not path.absolute().is_relative_to(root):
+            return FetchResult(url, url, (), error="outside the seed's folder")
+        if not resolved.is_file():
+            return FetchResult(url, url, (), error="not a file")
+        try:
+            body = copy_local_file(resolved, tmp_dir, checksums, max_size)
+        except ValueError as exc:
+            return FetchResult(url, url, (), error=str(exc))
+        except PermissionError:
+            return FetchResult(url, url, (), error="permission denied")
+        return FetchResult(url, url, (), body=body, received_bytes=body.size)
 
 
 def parse_seed(text: str) -> Seed:

@@ -328,3 +328,25 @@ def test_readme_documents_every_option(command: str) -> None:
                             command,
                             flag,
                         )
+
+
+@pytest.mark.parametrize("command", [["--help"], ["capture", "--help"], ["validate", "--help"]])
+def test_help_loads_no_capture_code(command: list[str]) -> None:
+    # `preserve --help` starts fast because the command line imports the capture pipeline
+    # (requests, lxml, the WARC and metadata stages) only when a capture runs.
+    probe = (
+        "import sys\n"
+        "from preserve.cli import main\n"
+        "try:\n"
+        f"    main({command!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('requests', 'lxml', 'preserve.crawl', 'preserve.fetch',"
+        " 'preserve.warc', 'preserve.metadata') if m in sys.modules]\n"
+        "print('loaded:', ','.join(heavy))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert "Usage: " in done.stdout
+    assert done.stdout.splitlines()[-1] == "loaded: "
