@@ -63,8 +63,8 @@ class Digests:
     ) -> None:
         self._hashes = {alg: hashlib.new(alg, usedforsecurity=False) for alg in algorithms}
         self._parallel_after = parallel_after
-        # Streams sharing a gate take turns at hashing on threads: one holding it at a time
-        # per slot, the others in their own thread until a slot is free.
+        # Streams sharing a gate take turns at hashing on threads: as many at a time as it
+        # has slots; the others hash in the caller's thread until a slot is free.
         self._gate = gate
         self._holding = False
         self._seen = 0
