@@ -1,4 +1,4 @@
-"""WARC 1.1 output of a capture (with warcio): records fed from the fetch stream, CDXJ index.
+"""WARC 1.1 output of a capture: records fed from the fetch stream, each its own gzip member; CDXJ.
 
 `CaptureWarc` writes `data/warc/<bag-name>.warc.gz` while the capture runs; `WarcSummary`
 is what the bag records of it when it is closed.
