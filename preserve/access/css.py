@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
 
 import tinycss2
 
 from preserve.access.catalog import Catalog, Document, Linker, base_url
 from preserve.access.charsets import codec_name, decode, encode, split_bom, web_label
+from preserve.discover import url_tokens
 
 _CHARSET_RULE = re.compile(rb'@charset "([^"]*)";')
 _CHARSET_TEXT = re.compile(r'@charset "([^"]*)";')
 _LINE_BREAK = re.compile(r"\r\n|[\r\n\x0c]")
-_IMAGE_SET_FUNCTIONS = frozenset({"image-set", "-webkit-image-set"})
-_BLOCKS = frozenset({"() block", "[] block", "{} block"})
 
 
 def rewrite_stylesheet(data: bytes, document: Document, catalog: Catalog) -> bytes:
@@ -61,7 +58,7 @@ def rewrite_css(text: str, base: str, linker: Linker) -> str | None:
         return None
     lines = [0] + [match.end() for match in _LINE_BREAK.finditer(text)]
     edits: list[tuple[int, int, str]] = []
-    for token, is_url_string in _references(tokens):
+    for token, is_url_string in url_tokens(tokens, imports=True):
         start = lines[token.source_line - 1] + token.source_column - 1
         reference = str(token.value)
         new = linker.rewrite(reference, base).text
@@ -81,48 +78,6 @@ def rewrite_css(text: str, base: str, linker: Linker) -> str | None:
         position = end
     parts.append(text[position:])
     return "".join(parts)
-
-
-def _references(tokens: list[Any]) -> Iterator[tuple[Any, bool]]:
-    """Yield each token that holds a URL: url() tokens, and the strings that name URLs.
-
-    The flag is True for a string token. Walks with an explicit stack: hostile CSS can nest
-    deeper than Python's recursion limit.
-    """
-    stack: list[tuple[Iterator[Any], bool]] = [(iter(tokens), False)]
-    import_pending = False
-    while stack:
-        children, strings_are_urls = stack[-1]
-        token = next(children, None)
-        if token is None:
-            stack.pop()
-            continue
-        kind = token.type
-        if len(stack) == 1:
-            if kind == "at-keyword" and token.lower_value == "import":
-                import_pending = True
-                continue
-            if kind in ("whitespace", "comment"):
-                continue
-            if import_pending and kind == "string":
-                import_pending = False
-                yield token, True
-                continue
-            import_pending = False
-        if kind == "url":
-            yield token, False
-        elif kind == "string" and strings_are_urls:
-            yield token, True
-        elif kind == "function":
-            name = token.lower_name
-            if name == "url":
-                string = next((arg for arg in token.arguments if arg.type == "string"), None)
-                if string is not None:
-                    yield string, True
-            else:
-                stack.append((iter(token.arguments), name in _IMAGE_SET_FUNCTIONS))
-        elif kind in _BLOCKS:
-            stack.append((iter(token.content), False))
 
 
 def _string_end(text: str, start: int) -> int:

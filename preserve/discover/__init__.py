@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from preserve.discover.css import find_css_links, find_style_attribute_links
+from preserve.discover.css import find_css_links, find_style_attribute_links, url_tokens
 from preserve.discover.html import (
     BOMS,
     HTML_TYPES,
@@ -27,4 +27,5 @@ __all__ = [
     "is_media_url",
     "parse_srcset",
     "srcset_candidates",
+    "url_tokens",
 ]

@@ -114,13 +114,16 @@ def _first_string(arguments: Iterable[Any]) -> str | None:
     return None
 
 
-def _url_references(tokens: Iterable[Any]) -> Iterator[str]:
-    """Yield every URL written as url() or an image-set() string, at any nesting depth.
+def url_tokens(tokens: Iterable[Any], *, imports: bool = False) -> Iterator[tuple[Any, bool]]:
+    """Yield each token that holds a URL, with True when it is a string token.
 
-    Walks with an explicit stack: hostile CSS can nest blocks deeper than Python's recursion
-    limit.
+    url() tokens, and strings given to url() or image-set(), at any nesting depth; with
+    `imports`, also the string after a top-level `@import` in a flat token list (a style
+    block parsed as component values). Walks with an explicit stack: hostile CSS can nest
+    blocks deeper than Python's recursion limit.
     """
     stack: list[tuple[Iterator[Any], bool]] = [(iter(tokens), False)]
+    import_pending = False
     while stack:
         children, strings_are_urls = stack[-1]
         token = next(children, None)
@@ -128,16 +131,34 @@ def _url_references(tokens: Iterable[Any]) -> Iterator[str]:
             stack.pop()
             continue
         kind = token.type
-        if kind == "url" or (kind == "string" and strings_are_urls):
-            yield str(token.value)
+        if imports and len(stack) == 1:
+            if kind == "at-keyword" and token.lower_value == "import":
+                import_pending = True
+                continue
+            if kind in ("whitespace", "comment"):
+                continue
+            if import_pending and kind == "string":
+                import_pending = False
+                yield token, True
+                continue
+            import_pending = False
+        if kind == "url":
+            yield token, False
+        elif kind == "string" and strings_are_urls:
+            yield token, True
         elif kind == "function":
             name = token.lower_name
-            arguments = token.arguments
             if name == "url":
-                reference = _first_string(arguments)
-                if reference is not None:
-                    yield reference
+                string = next((arg for arg in token.arguments if arg.type == "string"), None)
+                if string is not None:
+                    yield string, True
             else:
-                stack.append((iter(arguments), name in _IMAGE_SET_FUNCTIONS))
+                stack.append((iter(token.arguments), name in _IMAGE_SET_FUNCTIONS))
         elif kind in _BLOCKS:
             stack.append((iter(token.content), False))
+
+
+def _url_references(tokens: Iterable[Any]) -> Iterator[str]:
+    """Yield every URL written as url() or an image-set() string, at any nesting depth."""
+    for token, _is_string in url_tokens(tokens):
+        yield str(token.value)
