@@ -216,26 +216,18 @@ def _validate_folder(
 
 def _read_tag_files(check: _Check) -> None:
     """Read bag-info.txt, the manifests and fetch.txt into `check`, recording their problems."""
-    version, files, codec = check.version, check.inventory.files, check.declaration.codec
+    version, files = check.version, check.inventory.files
     if version < (1, 0):
         message = f"BagIt-Version {check.declaration.version_text} is older than 1.0 (RFC 8493)"
         check.warnings.append(Problem("old-version", "bagit.txt", message))
     if not any(p.startswith("data/") for p in files) and not (check.root / "data").is_dir():
         check.problems.append(Problem("missing", "data/", "no data/ payload folder"))
-    if "bag-info.txt" in files:
-        text, problem = read_tag_text(check.root, "bag-info.txt", codec)
-        if problem is not None:
-            check.problems.append(problem)
-        else:
-            assert text is not None
-            check.bag_info, bad = parse_fields(text, "bag-info.txt", strict=version >= (1, 0))
-            check.problems.extend(Problem("bad-tag-file", "bag-info.txt", m) for m in bad)
+    if "bag-info.txt" in files and (text := _tag_text(check, "bag-info.txt")) is not None:
+        check.bag_info, bad = parse_fields(text, "bag-info.txt", strict=version >= (1, 0))
+        check.problems.extend(Problem("bad-tag-file", "bag-info.txt", m) for m in bad)
     for name in sorted(p for p in files if MANIFEST_NAME.fullmatch(p)):
-        text, problem = read_tag_text(check.root, name, codec)
-        if problem is not None:
-            check.problems.append(problem)
+        if (text := _tag_text(check, name)) is None:
             continue
-        assert text is not None
         manifest = parse_manifest(name, text, version)
         check.problems.extend(manifest.problems)
         check.warnings.extend(manifest.warnings)
@@ -246,14 +238,18 @@ def _read_tag_files(check: _Check) -> None:
     if not check.payload_manifests():
         message = "no payload manifest (manifest-<algorithm>.txt): RFC 8493 §2.1.3 needs one"
         check.problems.append(Problem("no-manifest", None, message))
-    if "fetch.txt" in files:
-        text, problem = read_tag_text(check.root, "fetch.txt", codec)
-        if problem is not None:
-            check.problems.append(problem)
-        else:
-            assert text is not None
-            check.fetch, problems = parse_fetch(text, version)
-            check.problems.extend(problems)
+    if "fetch.txt" in files and (text := _tag_text(check, "fetch.txt")) is not None:
+        check.fetch, problems = parse_fetch(text, version)
+        check.problems.extend(problems)
+
+
+def _tag_text(check: _Check, name: str) -> str | None:
+    """Return the text of the tag file `name`, or None after recording why it cannot be read."""
+    text, problem = read_tag_text(check.root, name, check.declaration.codec)
+    if problem is not None:
+        check.problems.append(problem)
+        return None
+    return text
 
 
 def _check_oxum(check: _Check, payload: dict[str, int], *, required: bool) -> None:
