@@ -18,6 +18,7 @@ from typing import IO, Any, TypeVar
 import click
 
 from preserve._version import __version__
+from preserve.errors import PreserveError
 from preserve.models import LogRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,6 +61,20 @@ class Console:
             self.log.flush()
         self._clear_progress()
         click.echo(f"preserve: error: {message}", err=True)
+
+    def run(self, work: Callable[[], int]) -> int:
+        """Return the exit code `work` returns, or, when it raises, the error's code.
+
+        A PreserveError is one line on stderr and its own exit code; anything else is a bug:
+        its traceback, and 70.
+        """
+        try:
+            return work()
+        except PreserveError as exc:
+            self.error(str(exc))
+            return exc.exit_code
+        except Exception:  # noqa: BLE001 - anything else is a bug: show it, exit 70
+            return self.internal_error()
 
     def internal_error(self) -> int:
         """Print the traceback being handled (a bug), also to the log, and return exit 70."""

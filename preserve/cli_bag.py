@@ -98,12 +98,13 @@ def validate_command(
     if fast and completeness_only:
         raise click.UsageError("choose --fast or --completeness-only, not both")
     entries: list[dict[str, object]] = []
-    exit_code = 0
-    try:
+
+    def check_all() -> int:
         # Imported here so that `preserve --help` and `capture` do not load the validator.
         from preserve.bag.profile import load_profile
         from preserve.bag.validate import validate
 
+        exit_code = 0
         loaded: Profile | None = load_profile(profile) if profile is not None else None
         for bag in bags:
             try:
@@ -126,11 +127,9 @@ def validate_command(
                 click.echo(f"{bag}: {_verdict(report)}")
             entries.append(report.to_dict() | {"bag": bag})
             exit_code = max(exit_code, 0 if report.valid else 1)
-    except PreserveError as exc:
-        console.error(str(exc))
-        exit_code = exc.exit_code
-    except Exception:  # noqa: BLE001 - anything else is a bug: show it, exit 70
-        exit_code = console.internal_error()
+        return exit_code
+
+    exit_code = console.run(check_all)
     if as_json:
         document = {"software": f"preserve/{__version__}", "exit_code": exit_code, "bags": entries}
         click.echo(json.dumps(document, ensure_ascii=False))
@@ -167,8 +166,8 @@ def info_command(console: Console | None, /, bag: str, as_json: bool) -> None:
     0 described, 2 not a bag or cannot be read, 70 internal error.
     """
     console = console or Console()
-    exit_code = 0
-    try:
+
+    def describe() -> int:
         from preserve.bag.inspect import inspect_bag
 
         summary = inspect_bag(Path(bag))
@@ -176,9 +175,6 @@ def info_command(console: Console | None, /, bag: str, as_json: bool) -> None:
             click.echo(json.dumps(summary.to_dict() | {"bag": bag}, ensure_ascii=False))
         else:
             click.echo(summary.text())
-    except PreserveError as exc:
-        console.error(str(exc))
-        exit_code = exc.exit_code
-    except Exception:  # noqa: BLE001 - anything else is a bug: show it, exit 70
-        exit_code = console.internal_error()
-    sys.exit(exit_code)
+        return 0
+
+    sys.exit(console.run(describe))

@@ -413,8 +413,8 @@ def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) 
 
     results: list[CaptureResult] = []
     failures: list[SeedFailure] = []
-    exit_code = 0
-    try:
+
+    def capture_all() -> int:
         with _signals_as_errors():
             seeds = _gather_seeds(urls, opts["input_file"])
             options = _options(opts, single=len(seeds) == 1)
@@ -435,12 +435,10 @@ def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) 
                 if not opts["as_json"]:
                     click.echo(str(result.bag_path))
         if failures:
-            exit_code = 5 if results else failures[0].exit_code
-    except PreserveError as exc:
-        console.error(str(exc))
-        exit_code = exc.exit_code
-    except Exception:  # noqa: BLE001 - anything else is a bug: show it, exit 70
-        exit_code = console.internal_error()
+            return 5 if results else failures[0].exit_code
+        return 0
+
+    exit_code = console.run(capture_all)
     if opts["as_json"]:
         click.echo(json.dumps(run_document(results, failures, exit_code), ensure_ascii=False))
     return exit_code

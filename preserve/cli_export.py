@@ -12,7 +12,6 @@ from pathlib import Path
 import click
 
 from preserve.cli import Console, _option
-from preserve.errors import PreserveError
 
 
 @click.command("export")
@@ -34,8 +33,8 @@ def export_command(console: Console | None, /, bag: str, wacz: Path) -> None:
     read, 4 FILE exists or cannot be written, 70 internal error.
     """
     console = console or Console()
-    exit_code = 0
-    try:
+
+    def export() -> int:
         from preserve.wacz import export_wacz
 
         summary = export_wacz(Path(bag), wacz)
@@ -44,9 +43,6 @@ def export_command(console: Console | None, /, bag: str, wacz: Path) -> None:
             f"sha256 {summary.sha256}"
         )
         click.echo(str(summary.path))
-    except PreserveError as exc:
-        console.error(str(exc))
-        exit_code = exc.exit_code
-    except Exception:  # noqa: BLE001 - anything else is a bug: show it, exit 70
-        exit_code = console.internal_error()
-    sys.exit(exit_code)
+        return 0
+
+    sys.exit(console.run(export))
