@@ -223,18 +223,20 @@ def test_gzip_bomb_is_stopped_at_max_size_of_decoded_bytes(
 # A body cut short, a server too slow
 
 
+def short_body(request: BaseHTTPRequestHandler) -> None:
+    """Promise 10,000 bytes of GIF, send 100, and close the connection."""
+    request.send_response(200)
+    request.send_header("Content-Type", "image/gif")
+    request.send_header("Content-Length", "10000")
+    request.end_headers()
+    request.wfile.write(b"G" * 100)
+    request.close_connection = True
+
+
 def test_body_cut_short_is_an_error_and_leaves_no_file(
     http: Server, make_fetcher: MakeFetcher, tmp_dir: Path
 ) -> None:
-    def short(request: BaseHTTPRequestHandler) -> None:
-        request.send_response(200)
-        request.send_header("Content-Type", "image/gif")
-        request.send_header("Content-Length", "10000")
-        request.end_headers()
-        request.wfile.write(b"G" * 100)
-        request.close_connection = True
-
-    http.routes["/short.gif"] = short
+    http.routes["/short.gif"] = short_body
     result = make_fetcher(CaptureOptions(retries=0)).fetch(http.url("/short.gif"))
     assert result.error is not None
     assert result.error.startswith("body cut short")
@@ -807,16 +809,8 @@ def test_cancel_during_back_off_stops_retrying(http: Server, make_fetcher: MakeF
 
 
 def test_capture_records_a_requisite_cut_short(http: Server, tmp_path: Path) -> None:
-    def short(request: BaseHTTPRequestHandler) -> None:
-        request.send_response(200)
-        request.send_header("Content-Type", "image/gif")
-        request.send_header("Content-Length", "10000")
-        request.end_headers()
-        request.wfile.write(b"G" * 100)
-        request.close_connection = True
-
     http.route("/", body=b'<img src="/short.gif">', headers={"Content-Type": "text/html"})
-    http.routes["/short.gif"] = short
+    http.routes["/short.gif"] = short_body
     result = preserve.capture(http.url("/"), tmp_path, CaptureOptions(retries=0))
     record = next(r for r in result.records if r.url == http.url("/short.gif"))
     assert record.outcome == "failed"
