@@ -13,6 +13,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import bagit
@@ -468,8 +470,9 @@ def test_clean_stale_on_a_missing_output(tmp_path: Path) -> None:
     assert clean_stale(tmp_path / "file") == []
 
 
-def test_clean_stale_never_touches_another_live_run(tmp_path: Path) -> None:
-    output = tmp_path / "bags"
+@contextmanager
+def holding_run(output: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """Run HOLDER in a child process; yield it and the staging root it holds locked."""
     child = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(output)],
         stdin=subprocess.PIPE,
@@ -480,7 +483,18 @@ def test_clean_stale_never_touches_another_live_run(tmp_path: Path) -> None:
     assert child.stdin is not None
     assert child.stdout is not None
     try:
-        root = Path(child.stdout.readline().strip())
+        yield child, Path(child.stdout.readline().strip())
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stdin.close()
+        child.stdout.close()
+
+
+def test_clean_stale_never_touches_another_live_run(tmp_path: Path) -> None:
+    output = tmp_path / "bags"
+    with holding_run(output) as (child, root):
         assert root.parent == output
         assert f"pid={child.pid}\n" in (root / "lock").read_text(encoding="utf-8")
 
@@ -488,41 +502,19 @@ def test_clean_stale_never_touches_another_live_run(tmp_path: Path) -> None:
         assert (root / "bag").is_dir()
         assert lock_is_held(root / "lock")
 
+        assert child.stdin is not None
         child.stdin.write("done\n")
         child.stdin.flush()
         assert child.wait(timeout=30) == 0
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        child.stdin.close()
-        child.stdout.close()
     assert list(output.iterdir()) == []
 
 
 def test_clean_stale_removes_the_staging_of_a_killed_run(tmp_path: Path) -> None:
     output = tmp_path / "bags"
-    child = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(output)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=PROJECT,
-    )
-    assert child.stdin is not None
-    assert child.stdout is not None
-    try:
-        root = Path(child.stdout.readline().strip())
+    with holding_run(output) as (child, root):
         assert clean_stale(output) == []
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        child.stdin.close()
-        child.stdout.close()
-
     assert root.is_dir()
     assert clean_stale(output) == [root]
     assert list(output.iterdir()) == []
