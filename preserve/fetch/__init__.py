@@ -14,19 +14,15 @@ from preserve.fetch.body import (
     Cancelled,
     copy_local_file,
 )
-from preserve.fetch.fetcher import MAX_HEADER_BYTES, REDIRECT_STATUSES, Fetcher
-from preserve.fetch.session import PROJECT_URL, default_user_agent, load_cookies
+from preserve.fetch.fetcher import Fetcher
+from preserve.fetch.session import default_user_agent
 
 __all__ = [
     "CHUNK",
     "ERROR_BODY_LIMIT",
-    "MAX_HEADER_BYTES",
     "PARALLEL_AFTER",
-    "PROJECT_URL",
-    "REDIRECT_STATUSES",
     "Cancelled",
     "Fetcher",
     "copy_local_file",
     "default_user_agent",
-    "load_cookies",
 ]
