@@ -174,65 +174,65 @@ def stream_body(
         return stored
 
     try:
-        try:
-            raw_file = kept.open("wb") if kept is not None else nullcontext(None)
-            with path.open("wb") as out, raw_file as raw_out:
-                raw = response.raw
-                # read1 returns what has arrived, so a slow body still sees a cancel promptly;
-                # stream() waits for a whole CHUNK (older urllib3 has no read1).
-                chunks = (
-                    iter(lambda: raw.read1(CHUNK, decode_content=False), b"")
-                    if hasattr(raw, "read1")
-                    else raw.stream(CHUNK, decode_content=False)
-                )
-                for chunk in chunks:
-                    if cancel.is_set():
-                        raise Cancelled
-                    received_size += len(chunk)
-                    if raw_out is not None:
-                        raw_out.write(chunk)
-                    if feed_received:
-                        received.update(chunk)
-                    if block is not None:
-                        block.update(chunk)
-                    # Decoded piece by piece, so a decompression bomb stops at --max-size
-                    # without ever being held in memory.
-                    for data in decoder.decode(chunk):
-                        size = store(data, size)
-                    pause_point("hashing")
-                for data in decoder.finish():
-                    size = store(data, size)
-        except Failure as failure:
-            failure.kept = spooled("length")
-            raise
-        except (
-            requests.exceptions.RequestException,
-            urllib3.exceptions.HTTPError,
-            OSError,
-            DecodeError,
-        ) as exc:
-            local_trouble = isinstance(exc, OSError) and not isinstance(
-                exc, ConnectionError | TimeoutError
+        raw_file = kept.open("wb") if kept is not None else nullcontext(None)
+        with path.open("wb") as out, raw_file as raw_out:
+            raw = response.raw
+            # read1 returns what has arrived, so a slow body still sees a cancel promptly;
+            # stream() waits for a whole CHUNK (older urllib3 has no read1).
+            chunks = (
+                iter(lambda: raw.read1(CHUNK, decode_content=False), b"")
+                if hasattr(raw, "read1")
+                else raw.stream(CHUNK, decode_content=False)
             )
-            # Disk full, file too large, permission, quota: the staging area failed, not the
-            # server, so the capture stops rather than recording a failed requisite.
-            if local_trouble and getattr(exc, "errno", None) in (28, 27, 13, 122):
-                path.unlink(missing_ok=True)
-                if kept is not None:
-                    kept.unlink(missing_ok=True)
-                raise
-            reason = "body cut short: " + describe(exc)
-            truncated = "disconnect"
-            if isinstance(exc, DecodeError):
-                reason = f"content coding {encoding} could not be decoded"
-                truncated = "unspecified"
-            cut = Failure(reason, received=received_size, truncated=True, kept=spooled(truncated))
-            raise cut from exc
-        except BaseException:
+            for chunk in chunks:
+                if cancel.is_set():
+                    raise Cancelled
+                received_size += len(chunk)
+                if raw_out is not None:
+                    raw_out.write(chunk)
+                if feed_received:
+                    received.update(chunk)
+                if block is not None:
+                    block.update(chunk)
+                # Decoded piece by piece, so a decompression bomb stops at --max-size
+                # without ever being held in memory.
+                for data in decoder.decode(chunk):
+                    size = store(data, size)
+                pause_point("hashing")
+            for data in decoder.finish():
+                size = store(data, size)
+    except Failure as failure:
+        failure.kept = spooled("length")
+        raise
+    except (
+        requests.exceptions.RequestException,
+        urllib3.exceptions.HTTPError,
+        OSError,
+        DecodeError,
+    ) as exc:
+        local_trouble = isinstance(exc, OSError) and not isinstance(
+            exc, ConnectionError | TimeoutError
+        )
+        # Disk full, file too large, permission, quota: the staging area failed, not the
+        # server, so the capture stops rather than recording a failed requisite.
+        if local_trouble and getattr(exc, "errno", None) in (28, 27, 13, 122):
             path.unlink(missing_ok=True)
             if kept is not None:
                 kept.unlink(missing_ok=True)
             raise
+        reason = "body cut short: " + describe(exc)
+        truncated = "disconnect"
+        if isinstance(exc, DecodeError):
+            reason = f"content coding {encoding} could not be decoded"
+            truncated = "unspecified"
+        cut = Failure(reason, received=received_size, truncated=True, kept=spooled(truncated))
+        raise cut from exc
+    except BaseException:
+        path.unlink(missing_ok=True)
+        if kept is not None:
+            kept.unlink(missing_ok=True)
+        raise
+    else:
         digests = payload.hexdigests()
         body = Body(
             path=path,
