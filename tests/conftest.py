@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -23,6 +24,34 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SITE = ROOT / "examples" / "site-2001"
 SHARED = ROOT.parent / "shared"
 
+# What each part of ../shared adds to the tests. A user's clone has no ../shared: the tests
+# that need it skip, naming the part. CI has it and sets PRESERVE_TESTS_REQUIRE_SHARED=1, so
+# there a missing part fails those tests instead of skipping them.
+SHARED_PARTS = {
+    "xsd": "the official DC, OAI-DC and PREMIS schemas the metadata records are checked against",
+    "bagit-conformance-suite": "the Library of Congress BagIt conformance bags",
+    "corpus": "real captured websites and pages",
+}
+REQUIRE_SHARED = os.environ.get("PRESERVE_TESTS_REQUIRE_SHARED") == "1"
+
+
+def need_shared(part: str) -> Path:
+    """Return `../shared/<part>`; skip the test when it is absent (fail it when CI needs it)."""
+    path = SHARED / part
+    if path.is_dir():
+        return path
+    reason = f"../shared/{part} is not here ({SHARED_PARTS[part]}); CI runs this test"
+    if REQUIRE_SHARED:
+        pytest.fail(f"{reason}, and PRESERVE_TESTS_REQUIRE_SHARED=1 requires it", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Apply `@pytest.mark.shared(part)`: the test needs that part of ../shared."""
+    for mark in item.iter_markers("shared"):
+        need_shared(*mark.args)
+
+
 PROXY_VARIABLES = (
     "HTTP_PROXY",
     "HTTPS_PROXY",
@@ -40,8 +69,6 @@ PROXY_VARIABLES = (
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the caller's proxies and PRESERVE_* settings out of every test."""
-    import os
-
     for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     for name in list(os.environ):

@@ -21,7 +21,7 @@ import tinycss2
 import preserve
 from preserve.access import INDEX_PATH, access_path
 
-from .conftest import EXAMPLE_SITE, SHARED, serve
+from .conftest import EXAMPLE_SITE, SHARED, need_shared, serve
 from .corpus_proxy import corpus_proxy
 
 pytestmark = pytest.mark.browser
@@ -283,8 +283,7 @@ def corpus_captures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, prese
     www.iana.org has web fonts and SVG; the geocities.jp page is Shift_JIS, declared only in
     its `<meta>`.
     """
-    if not (CORPUS / "expected-requisites.json").is_file():
-        pytest.skip("../shared/corpus is not present (a user's clone): the real-page tests need it")
+    need_shared("corpus")
     workdir = tmp_path_factory.mktemp("corpus")
     captures = {}
     with corpus_proxy(CORPUS, workdir) as proxy:

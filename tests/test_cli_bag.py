@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from preserve.bag.profile import OWN_PROFILE_IDENTIFIER
 from preserve.bag.serialize import serialize_bag
 from preserve.cli import main
-from tests.test_validate import FILES, SUITE, build_bag, default_fields, retag
+from tests.test_validate import FILES, SUITE, build_bag, default_fields, needs_suite, retag
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "schemas" / "validation-report.schema.json").read_text())
@@ -69,6 +69,7 @@ def test_exit_0_valid_bag(tmp_path: Path) -> None:
     assert result.stderr == ""
 
 
+@needs_suite
 def test_exit_0_with_warnings_said_on_stderr() -> None:
     bag = SUITE / "v0.97" / "warning" / "made-with-md5sum-tools"
     result = run("validate", bag)
@@ -344,6 +345,7 @@ def test_info_json_of_an_archive(tmp_path: Path) -> None:
     assert ["Bagging-Date", "2024-05-01"] in data["bag_info"]
 
 
+@needs_suite
 def test_info_of_another_tool_s_bag() -> None:
     bag = SUITE / "v0.97" / "valid" / "UTF-16-encoded-tag-files"
     result = run("info", "--json", bag)

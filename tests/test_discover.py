@@ -1055,10 +1055,9 @@ def test_example_site_stylesheet() -> None:
 
 
 @pytest.mark.corpus
+@pytest.mark.shared("corpus")
 def test_corpus_xhtml_page_with_xml_declaration() -> None:
     page = CORPUS / "pages" / "xkcd.com_1.html"
-    if not page.exists():
-        pytest.skip("../shared/corpus is not present")
     result = find_html_links(page.read_bytes(), "http://xkcd.com/1/")
     assert result.title == "xkcd: Barrel - Part 1"
     urls = {link.url for link in result.links if link.role == "requisite"}
@@ -1067,10 +1066,9 @@ def test_corpus_xhtml_page_with_xml_declaration() -> None:
 
 
 @pytest.mark.corpus
+@pytest.mark.shared("corpus")
 def test_corpus_shift_jis_page_served_without_charset() -> None:
     page = CORPUS / "pages" / "geocities.jp_videogame_top.htm"
-    if not page.exists():
-        pytest.skip("../shared/corpus is not present")
     base = "http://www.geocities.jp/gamehouse_grindcrusher2/videogame_top.htm"
     result = find_html_links(page.read_bytes(), base)
     # Browsers decode Shift_JIS as Windows-31J (cp932), which holds the vendor extensions.

@@ -338,7 +338,7 @@ def original_payload(rec: Rec, records: list[Rec]) -> bytes:
 
 
 @pytest.mark.corpus
-@pytest.mark.skipif(not CORPUS_SEEDS, reason="../shared/corpus is not present (a user's clone)")
+@pytest.mark.shared("corpus")
 def test_every_corpus_seed_gives_a_checked_warc(tmp_path: Path) -> None:
     with corpus_proxy(CORPUS, tmp_path) as proxy:
         check_corpus(proxy, tmp_path)
