@@ -9,14 +9,25 @@ PYWB_VENV ?= .venv-pywb
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: demo check install install-replay browser test lint clean bench-latency bench-big
+# The install is editable in setuptools' compat mode: a path entry to the clone rather than an
+# import hook, so `import preserve` finds the package even from the folder that holds the clone,
+# where the clone's own folder (also named preserve) would otherwise be taken for a namespace.
+EDITABLE = --config-settings editable_mode=compat
+
+.PHONY: demo check install install-tool install-replay browser test lint clean bench-latency bench-big
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# The tool alone (its runtime dependencies), as `make demo` needs it.
+install-tool: $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(EDITABLE) -e .
+
+# The tool and the test toolchain, as `make check` needs them.
 install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet $(EDITABLE) -e '.[test]'
 
 $(PYWB_VENV)/bin/wayback:
 	$(PYTHON) -m venv $(PYWB_VENV)
@@ -38,8 +49,9 @@ browser:
 		exit 1; \
 	fi
 
-demo: install
+demo: install-tool
 	$(BIN)/python examples/demo.py bags
+	@echo "preserve is installed in $(VENV): run $(BIN)/preserve, or 'source $(BIN)/activate' first" >&2
 
 # Benchmarks (docs/performance.md): one command each from a fresh clone. They compare with
 # wget and GNU time (/usr/bin/time) when installed, and print figures; they assert nothing.
