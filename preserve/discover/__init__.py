@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from preserve.discover.css import find_css_links, find_style_attribute_links, url_tokens
 from preserve.discover.html import (
-    BOMS,
-    HTML_TYPES,
     MEDIA_EXTENSIONS,
     PARSE_LIMIT,
-    decode_html,
     find_html_links,
     is_media_url,
     parse_srcset,
     srcset_candidates,
 )
+from preserve.webdoc import BOMS, HTML_TYPES, decode_html
 
 __all__ = [
     "BOMS",

@@ -2,55 +2,18 @@
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Iterator
 from urllib.parse import unquote, urlsplit
 
-import charset_normalizer
 import lxml.html
 from lxml import etree
 
 from preserve.discover.css import LinkSet, find_css_links, find_style_attribute_links
 from preserve.models import HtmlLinks, Role
 from preserve.urls import resolve_in_document
+from preserve.webdoc import HTML_TYPES, decode_html
 
-# Byte-order marks and the codec each announces; a BOM outranks any declared charset.
-BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-# WHATWG Encoding: browsers decode these labels with a superset, so pages declaring them
-# routinely hold the superset's extra characters (curly quotes in "iso-8859-1" pages).
-_BROWSER_SUPERSETS = {
-    "iso8859-1": "cp1252",
-    "ascii": "cp1252",
-    "iso8859-9": "cp1254",
-    "tis-620": "cp874",
-    "iso8859-11": "cp874",
-    "shift_jis": "cp932",
-    "euc_kr": "cp949",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-}
-# WHATWG labels that Python's codec registry does not know.
-_WHATWG_LABELS = {
-    "windows-31j": "cp932",
-    "x-sjis": "cp932",
-    "x-mac-roman": "mac-roman",
-    "x-mac-cyrillic": "mac-cyrillic",
-    "x-user-defined": "cp1252",
-}
-# Codecs Python knows that no browser decodes a page with; utf-7 is a known XSS vector.
-_NOT_WEB = frozenset(
-    {"utf-7", "idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined"}
-)
-_PRESCAN_BYTES = 4096
-_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
-_META = re.compile(r"<meta[\s/]([^>]*)>", re.IGNORECASE)
-_ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
-_CONTENT_CHARSET = re.compile(r"""charset\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s;"']+))""", re.I)
 _XML_DECLARATION = re.compile(r"\A\ufeff?\s*<\?xml[^>]*>")
 
 _ICON_RELS = frozenset(
@@ -85,8 +48,6 @@ _LAZY_URL_ATTRIBUTES = ("data-src", "data-original", "data-lazy-src")
 _LAZY_SRCSET_ATTRIBUTES = ("data-srcset", "data-lazy-srcset")
 # <param> names plug-ins (Flash, QuickTime, Windows Media, RealPlayer) read a file from.
 _PARAM_NAMES = frozenset({"movie", "src", "filename", "url"})
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-"""The media types of HTML documents."""
 PARSE_LIMIT = 32 * 1024 * 1024
 """Documents larger than this are stored but never parsed (for links, metadata or the access
 copy): the parsers hold a document whole."""
@@ -112,23 +73,6 @@ _REFRESH = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _WHITESPACE = " \t\n\r\x0c"
-
-
-def decode_html(data: bytes, http_charset: str | None = None) -> tuple[str, str]:
-    """Return the text of an HTML document and the name of the encoding it was decoded with.
-
-    Tries, in order: a byte order mark, the HTTP charset, a `<meta>` declaration in the first
-    4096 bytes, detection, then windows-1252. Labels browsers read as windows-1252
-    (iso-8859-1, us-ascii) are decoded as windows-1252. Undecodable bytes become U+FFFD.
-    """
-    for bom, encoding in BOMS:
-        if data.startswith(bom):
-            return data[len(bom) :].decode(encoding, "replace"), encoding
-    for declared in (_codec(http_charset), _meta_charset(data[:_PRESCAN_BYTES])):
-        if declared is not None:
-            return data.decode(declared, "replace"), _display_name(declared)
-    detected = _detect(data)
-    return data.decode(detected, "replace"), _display_name(detected)
 
 
 def find_html_links(data: bytes, base_url: str, *, http_charset: str | None = None) -> HtmlLinks:
@@ -341,61 +285,3 @@ def srcset_candidates(value: str) -> list[tuple[str, str]]:
 def parse_srcset(value: str) -> list[str]:
     """Return the URL of each image candidate in a `srcset` value, in order."""
     return [url for url, _descriptors in srcset_candidates(value)]
-
-
-def _codec(label: str | None, *, from_meta: bool = False) -> str | None:
-    """Return the Python codec browsers would decode a charset label with, or None if unknown."""
-    if not label:
-        return None
-    label = label.strip(_WHITESPACE + "\"'").lower()
-    label = _WHATWG_LABELS.get(label, label)
-    try:
-        name = codecs.lookup(label).name
-        # Rejects the bytes-to-bytes codecs (rot13, base64); an empty input would not.
-        b"a".decode(name, "replace")
-    except (LookupError, ValueError):
-        return None
-    if name in _NOT_WEB:
-        return None
-    if from_meta and name.startswith("utf-16"):
-        # A document whose <meta> could be read as ASCII is not UTF-16, whatever it claims.
-        return "utf-8"
-    return _BROWSER_SUPERSETS.get(name, name)
-
-
-def _meta_charset(head: bytes) -> str | None:
-    """Return the codec a `<meta charset>` or `<meta http-equiv=content-type>` declares."""
-    text = _COMMENT.sub("", head.decode("latin-1"))
-    for meta in _META.finditer(text):
-        attributes: dict[str, str] = {}
-        for match in _ATTRIBUTE.finditer(meta.group(1)):
-            name = match.group(1).lower()
-            attributes.setdefault(name, (match.group(2) or "").strip("\"'"))
-        label = attributes.get("charset")
-        if label is None and attributes.get("http-equiv", "").strip().lower() == "content-type":
-            found = _CONTENT_CHARSET.search(attributes.get("content", ""))
-            label = next((group for group in found.groups() if group), None) if found else None
-        encoding = _codec(label, from_meta=True)
-        if encoding is not None:
-            return encoding
-    return None
-
-
-def _detect(data: bytes) -> str:
-    """Return the codec of undeclared bytes: UTF-8 if valid, else the detector's best guess."""
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "utf-8"
-    best = charset_normalizer.from_bytes(data).best()
-    guess = _codec(best.encoding) if best is not None else None
-    return guess or "cp1252"
-
-
-def _display_name(codec: str) -> str:
-    """Return the name a codec is known by on the web (windows-1252 rather than cp1252)."""
-    if re.fullmatch(r"cp125\d", codec):
-        return "windows-" + codec[2:]
-    return codec
