@@ -152,7 +152,7 @@ def _read_url_list(source: str) -> list[str]:
     type=click.IntRange(min=1),
     default=100,
     show_default=True,
-    help="Pages (seed and frames) per capture.",
+    help="Pages (the seed, linked pages and frames) per capture.",
 )
 @_option(
     "--max-requisites",

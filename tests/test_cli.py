@@ -68,6 +68,13 @@ def test_help_documents_every_capture_option() -> None:
         assert flag in result.output, flag
 
 
+def test_max_pages_help_counts_linked_pages() -> None:
+    text = " ".join(run("capture", "--help").output.split())
+    assert (
+        "--max-pages INTEGER RANGE Pages (the seed, linked pages and frames) per capture." in text
+    )
+
+
 def test_main_help_and_version() -> None:
     assert "capture" in run("--help").output
     version = run("--version")
