@@ -9,6 +9,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import requests
 import urllib3
@@ -16,7 +17,7 @@ import urllib3
 from preserve.codings import DecodeError, Identity, decoder_for
 from preserve.digests import Digests
 from preserve.fetch.session import describe
-from preserve.models import Body, CaptureOptions, Exchange, Received
+from preserve.models import Body, Exchange, Received
 from preserve.pausepoint import pause_point
 
 CHUNK = 256 * 1024
@@ -100,20 +101,20 @@ def stream_body(
     head: bytes,
     *,
     path: Path,
-    options: CaptureOptions,
+    algorithms: tuple[str, ...],
+    max_size: int,
     keep: bool,
     cancel: threading.Event,
     gate: threading.Semaphore,
 ) -> tuple[Body, Received | None]:
     """Stream the body to `path`, removing content coding, hashing both forms.
 
-    With `keep`, also returns the body as received (a second file only when a content
-    coding was removed) with its WARC digests, `head` being the response head. Raises
-    Failure for a body over --max-size, cut short or undecodable; with `keep` the failure
-    carries what was received, marked truncated. Bodies sharing `gate` take turns at being
-    hashed on threads of their own.
+    The payload is hashed with each of `algorithms`. With `keep`, also returns the body as
+    received (a second file only when a content coding was removed) with its WARC digests,
+    `head` being the response head. Raises Failure for a body over `max_size`, cut short or
+    undecodable; with `keep` the failure carries what was received, marked truncated. Bodies
+    sharing `gate` take turns at being hashed on threads of their own.
     """
-    max_size = options.max_size
     length = response.headers.get("Content-Length", "").strip()
     if length.isdigit() and int(length) > max_size:
         failure = Failure(f"Content-Length {length} exceeds --max-size {max_size}")
@@ -122,61 +123,82 @@ def stream_body(
             block_sha256 = hashlib.sha256(head).hexdigest()
             failure.kept = Received(head, None, 0, empty, block_sha256, "length")
         raise failure
-    encoding = response.headers.get("Content-Encoding")
-    decoder = decoder_for(encoding, CHUNK)
-    if decoder is None:
-        # An unknown coding cannot be undone: the payload is the body as received.
-        decoder = Identity()
-    identity = isinstance(decoder, Identity)
-    # With --payload warc there is no payload file to list in a manifest: the payload's
-    # digest is the WARC's (sha256), and the bag's algorithms hash the WARC itself.
-    algorithms = ("sha256",) if options.payload == "warc" else options.checksums
-    payload = Digests(algorithms, parallel_after=PARALLEL_AFTER, gate=gate)
-    received = Digests(("sha256",), parallel_after=PARALLEL_AFTER, gate=gate)
-    block = Digests(("sha256",), parallel_after=PARALLEL_AFTER, gate=gate) if keep else None
-    if block is not None:
-        block.update(head)
-    # Without a content coding the payload file is the body as received: one file, and
-    # its sha256 (when a --checksum) is the WARC payload digest too.
-    reuse = keep and identity and "sha256" in algorithms
-    feed_received = not identity or (keep and not reuse)
-    kept = path.with_name(path.name + ".received") if keep and not identity else None
-    size = 0
-    received_size = 0
-
-    def spooled(truncated: str | None) -> Received | None:
-        """Return the body as received, or None (removing the files) when not kept."""
-        if block is None:
-            path.unlink(missing_ok=True)
-            if kept is not None:
-                kept.unlink(missing_ok=True)
-            return None
-        if kept is not None and truncated is not None:
-            path.unlink(missing_ok=True)
-        sha256 = (payload if reuse else received).hexdigests()["sha256"]
-        spool = kept or path
-        block_sha256 = block.hexdigests()["sha256"]
-        return Received(head, spool, received_size, sha256, block_sha256, truncated)
-
-    def store(data: bytes, stored: int) -> int:
-        """Hash and write one decoded piece; return the size so far, or fail past --max-size."""
-        stored += len(data)
-        if stored > max_size:
-            if keep and identity:
-                # The payload file is the spool: it keeps every byte received.
-                payload.update(data)
-                out.write(data)
-            raise Failure(
-                f"body exceeds --max-size {max_size}", received=received_size, truncated=True
-            )
-        payload.update(data)
-        out.write(data)
-        return stored
-
+    stream = _BodyStream(response, head, path, algorithms, max_size, keep, gate)
     try:
-        raw_file = kept.open("wb") if kept is not None else nullcontext(None)
-        with path.open("wb") as out, raw_file as raw_out:
-            raw = response.raw
+        return stream.run(cancel)
+    finally:
+        # Stops the hashing threads of a big body on every way out.
+        stream.close()
+
+
+class _BodyStream:
+    """One response body on its way to disk: decoded, hashed in both forms, size-checked."""
+
+    def __init__(
+        self,
+        response: requests.Response,
+        head: bytes,
+        path: Path,
+        algorithms: tuple[str, ...],
+        max_size: int,
+        keep: bool,
+        gate: threading.Semaphore,
+    ) -> None:
+        self.response = response
+        self.head = head
+        self.path = path
+        self.max_size = max_size
+        self.encoding = response.headers.get("Content-Encoding")
+        # An unknown coding cannot be undone: the payload is the body as received.
+        self.decoder = decoder_for(self.encoding, CHUNK) or Identity()
+        self.identity = isinstance(self.decoder, Identity)
+        self.payload = Digests(algorithms, parallel_after=PARALLEL_AFTER, gate=gate)
+        self.received = Digests(("sha256",), parallel_after=PARALLEL_AFTER, gate=gate)
+        self.block = (
+            Digests(("sha256",), parallel_after=PARALLEL_AFTER, gate=gate) if keep else None
+        )
+        if self.block is not None:
+            self.block.update(head)
+        # Without a content coding the payload file is the body as received: one file, and
+        # its sha256 (when a --checksum) is the WARC payload digest too.
+        self.reuse = keep and self.identity and "sha256" in algorithms
+        self.feed_received = not self.identity or (keep and not self.reuse)
+        self.kept = path.with_name(path.name + ".received") if keep and not self.identity else None
+        self.size = 0
+        self.received_size = 0
+
+    def run(self, cancel: threading.Event) -> tuple[Body, Received | None]:
+        """Copy the whole body; return it, and the body as received when it is kept."""
+        try:
+            self._copy(cancel)
+        except Failure as failure:
+            failure.kept = self._spooled("length")
+            raise
+        except (
+            requests.exceptions.RequestException,
+            urllib3.exceptions.HTTPError,
+            OSError,
+            DecodeError,
+        ) as exc:
+            raise self._cut_short(exc) from exc
+        except BaseException:
+            self._remove_files()
+            raise
+        body = Body(
+            path=self.path,
+            size=self.size,
+            digests=self.payload.hexdigests(),
+            received_size=self.received_size,
+            received_digests={} if self.identity else self.received.hexdigests(),
+            content_encoding=self.encoding,
+            received_path=(self.kept or self.path) if self.block is not None else None,
+        )
+        return body, self._spooled(None) if self.block is not None else None
+
+    def _copy(self, cancel: threading.Event) -> None:
+        raw_file = self.kept.open("wb") if self.kept is not None else nullcontext(None)
+        with self.path.open("wb") as out, raw_file as raw_out:
+            raw = self.response.raw
             # read1 returns what has arrived, so a slow body still sees a cancel promptly;
             # stream() waits for a whole CHUNK (older urllib3 has no read1).
             chunks = (
@@ -187,66 +209,76 @@ def stream_body(
             for chunk in chunks:
                 if cancel.is_set():
                     raise Cancelled
-                received_size += len(chunk)
+                self.received_size += len(chunk)
                 if raw_out is not None:
                     raw_out.write(chunk)
-                if feed_received:
-                    received.update(chunk)
-                if block is not None:
-                    block.update(chunk)
+                if self.feed_received:
+                    self.received.update(chunk)
+                if self.block is not None:
+                    self.block.update(chunk)
                 # Decoded piece by piece, so a decompression bomb stops at --max-size
                 # without ever being held in memory.
-                for data in decoder.decode(chunk):
-                    size = store(data, size)
+                for data in self.decoder.decode(chunk):
+                    self._store(data, out)
                 pause_point("hashing")
-            for data in decoder.finish():
-                size = store(data, size)
-    except Failure as failure:
-        failure.kept = spooled("length")
-        raise
-    except (
-        requests.exceptions.RequestException,
-        urllib3.exceptions.HTTPError,
-        OSError,
-        DecodeError,
-    ) as exc:
+            for data in self.decoder.finish():
+                self._store(data, out)
+
+    def _store(self, data: bytes, out: BinaryIO) -> None:
+        """Hash and write one decoded piece, or fail past the size limit."""
+        self.size += len(data)
+        if self.size > self.max_size:
+            if self.block is not None and self.identity:
+                # The payload file is the spool: it keeps every byte received.
+                self.payload.update(data)
+                out.write(data)
+            raise Failure(
+                f"body exceeds --max-size {self.max_size}",
+                received=self.received_size,
+                truncated=True,
+            )
+        self.payload.update(data)
+        out.write(data)
+
+    def _cut_short(self, exc: BaseException) -> Failure:
+        """Return the Failure for a body the network, the coding or the disk broke off."""
         local_trouble = isinstance(exc, OSError) and not isinstance(
             exc, ConnectionError | TimeoutError
         )
         # Disk full, file too large, permission, quota: the staging area failed, not the
         # server, so the capture stops rather than recording a failed requisite.
         if local_trouble and getattr(exc, "errno", None) in (28, 27, 13, 122):
-            path.unlink(missing_ok=True)
-            if kept is not None:
-                kept.unlink(missing_ok=True)
-            raise
+            self._remove_files()
+            raise exc
         reason = "body cut short: " + describe(exc)
         truncated = "disconnect"
         if isinstance(exc, DecodeError):
-            reason = f"content coding {encoding} could not be decoded"
+            reason = f"content coding {self.encoding} could not be decoded"
             truncated = "unspecified"
-        cut = Failure(reason, received=received_size, truncated=True, kept=spooled(truncated))
-        raise cut from exc
-    except BaseException:
-        path.unlink(missing_ok=True)
-        if kept is not None:
-            kept.unlink(missing_ok=True)
-        raise
-    else:
-        digests = payload.hexdigests()
-        body = Body(
-            path=path,
-            size=size,
-            digests=digests,
-            received_size=received_size,
-            received_digests={} if identity else received.hexdigests(),
-            content_encoding=encoding,
-            received_path=(kept or path) if keep else None,
+        return Failure(
+            reason, received=self.received_size, truncated=True, kept=self._spooled(truncated)
         )
-        return body, spooled(None) if keep else None
-    finally:
-        # Stops the hashing threads of a big body on every way out.
-        for hashing in (payload, received, block):
+
+    def _spooled(self, truncated: str | None) -> Received | None:
+        """Return the body as received, or None (removing the files) when not kept."""
+        if self.block is None:
+            self._remove_files()
+            return None
+        if self.kept is not None and truncated is not None:
+            self.path.unlink(missing_ok=True)
+        sha256 = (self.payload if self.reuse else self.received).hexdigests()["sha256"]
+        spool = self.kept or self.path
+        block_sha256 = self.block.hexdigests()["sha256"]
+        return Received(self.head, spool, self.received_size, sha256, block_sha256, truncated)
+
+    def _remove_files(self) -> None:
+        self.path.unlink(missing_ok=True)
+        if self.kept is not None:
+            self.kept.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Stop the hashing threads of every digest."""
+        for hashing in (self.payload, self.received, self.block):
             if hashing is not None:
                 hashing.close()
 

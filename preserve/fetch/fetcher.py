@@ -77,6 +77,9 @@ class Fetcher:
         self.cancel = cancel or threading.Event()
         self._sleep = sleep
         self.keep_received = keep_received
+        # With --payload warc there is no payload file to list in a manifest: the payload's
+        # digest is the WARC's (sha256), and the bag's algorithms hash the WARC itself.
+        self.payload_algorithms = ("sha256",) if options.payload == "warc" else options.checksums
         self._counter = 0
         self._lock = threading.Lock()
         self._host_slots: dict[str, threading.BoundedSemaphore] = {}
@@ -197,7 +200,8 @@ class Fetcher:
                         response,
                         response_head(exchange),
                         path=self._tmp_path(),
-                        options=self.options,
+                        algorithms=self.payload_algorithms,
+                        max_size=self.options.max_size,
                         keep=self.keep_received,
                         cancel=self.cancel,
                         gate=self._parallel_hashing,
