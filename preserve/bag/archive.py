@@ -213,24 +213,7 @@ def _clean(name: str) -> str:
 
 def _scan(archive: Archive, raws: list[_Raw]) -> None:
     """Check every entry of `archive` and record its usable members, problems and warnings."""
-
-    def refuse(kind: _Refusal, name: str, why: str) -> None:
-        archive.problems.append(Problem(kind, printable(name), f"archive entry {why}"))
-
-    entries: dict[str, _Raw] = {}
-    for raw in raws:
-        name = _clean(raw.name)
-        if name in ("", "."):
-            continue
-        unsafe = check_path(name)
-        if unsafe is not None:
-            refuse("unsafe-path", raw.name, f"is {unsafe}; it would land outside the bag")
-        elif raw.kind == "special":
-            refuse("special-file", name, "is a device, FIFO or socket")
-        elif name in entries:
-            refuse("bad-archive", name, "appears twice")
-        else:
-            entries[name] = raw
+    entries = _usable_entries(archive, raws)
     tops = sorted({name.split("/", 1)[0] for name in entries})
     if len(tops) != 1 or (tops[0] in entries and entries[tops[0]].kind != "dir"):
         shown = ", ".join(printable(t) for t in tops[:5]) or "nothing"
@@ -239,25 +222,8 @@ def _scan(archive: Archive, raws: list[_Raw]) -> None:
         return
     top = archive.top = tops[0]
     for name, raw in entries.items():
-        if name == top:
-            continue
-        parts = name.split("/")
-        ancestors = ["/".join(parts[:n]) for n in range(2, len(parts))]
-        blocked = next((a for a in ancestors if a in entries and entries[a].kind != "dir"), None)
-        if blocked is not None:
-            refuse("bad-archive", name, f"lies inside {printable(blocked)}, which is not a folder")
-            continue
-        relpath = name[len(top) + 1 :]
-        if raw.kind == "dir":
-            archive.members[relpath] = Member(relpath, "dir", 0, raw.name)
-        elif raw.kind == "file":
-            archive.members[relpath] = Member(relpath, "file", raw.size, raw.name)
-        else:
-            found = _link_target(name, raw, entries, top)
-            if isinstance(found, tuple):
-                refuse(*found)
-            else:
-                archive.members[relpath] = Member(relpath, "file", found.size, found.name)
+        if name != top:
+            _add_member(archive, name, raw, entries, top)
     stem = archive.path.name
     for ext in (".tar.gz", ".tgz", ".zip", ".tar"):
         if stem.lower().endswith(ext):
@@ -266,6 +232,51 @@ def _scan(archive: Archive, raws: list[_Raw]) -> None:
     if stem != top:
         message = f"the archive is named {stem!r} but its bag folder is {top!r}"
         archive.warnings.append(Problem("archive-name", None, message))
+
+
+def _refuse(archive: Archive, kind: _Refusal, name: str, why: str) -> None:
+    archive.problems.append(Problem(kind, printable(name), f"archive entry {why}"))
+
+
+def _usable_entries(archive: Archive, raws: list[_Raw]) -> dict[str, _Raw]:
+    """Return the entries by cleaned name, refusing unsafe paths, special files and twins."""
+    entries: dict[str, _Raw] = {}
+    for raw in raws:
+        name = _clean(raw.name)
+        if name in ("", "."):
+            continue
+        unsafe = check_path(name)
+        if unsafe is not None:
+            _refuse(archive, "unsafe-path", raw.name, f"is {unsafe}; it would land outside the bag")
+        elif raw.kind == "special":
+            _refuse(archive, "special-file", name, "is a device, FIFO or socket")
+        elif name in entries:
+            _refuse(archive, "bad-archive", name, "appears twice")
+        else:
+            entries[name] = raw
+    return entries
+
+
+def _add_member(archive: Archive, name: str, raw: _Raw, entries: dict[str, _Raw], top: str) -> None:
+    """Record the entry `name` as a member of the bag, or refuse it."""
+    parts = name.split("/")
+    ancestors = ["/".join(parts[:n]) for n in range(2, len(parts))]
+    blocked = next((a for a in ancestors if a in entries and entries[a].kind != "dir"), None)
+    if blocked is not None:
+        why = f"lies inside {printable(blocked)}, which is not a folder"
+        _refuse(archive, "bad-archive", name, why)
+        return
+    relpath = name[len(top) + 1 :]
+    if raw.kind == "dir":
+        archive.members[relpath] = Member(relpath, "dir", 0, raw.name)
+    elif raw.kind == "file":
+        archive.members[relpath] = Member(relpath, "file", raw.size, raw.name)
+    else:
+        found = _link_target(name, raw, entries, top)
+        if isinstance(found, tuple):
+            _refuse(archive, *found)
+        else:
+            archive.members[relpath] = Member(relpath, "file", found.size, found.name)
 
 
 def _link_target(
