@@ -16,6 +16,13 @@ from preserve.models import ALLOWED_CHECKSUMS, CaptureOptions, FetchResult
 from preserve.scope import SCOPES, compile_patterns
 from preserve.urls import canonicalize, is_web_url
 
+# A host name, IPv4 or bracketed IPv6 address, an optional port, then a path, query or
+# fragment: what a user types when leaving out `http://`.
+_HOST_LIKE = re.compile(
+    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?)"
+    r"(?P<port>:[0-9]{1,5})?(?:[/?#]\S*)?"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Seed:
@@ -98,16 +105,51 @@ def parse_seed(text: str) -> Seed:
         if parts.netloc not in ("", "localhost"):
             raise BadInput(f"file URL on another host is not supported: {raw}")
         return _local_seed(Path(unquote(parts.path)), raw)
+    path = Path(raw).expanduser()
+    exists = _exists(path)
+    hint = None if exists else _web_hint(raw)
+    if hint is not None:
+        raise BadInput(f"not a URL or an existing file: {raw}", hint=hint)
     if scheme and len(scheme) > 1:
         raise BadInput(f"unsupported URL scheme {scheme!r}: {raw} (use http, https or a file)")
-    path = Path(raw).expanduser()
-    if path.exists() or raw.startswith(("/", "./", "../", "~")) or os.sep in raw:
+    if exists or raw.startswith(("/", "./", "../", "~")) or os.sep in raw:
         return _local_seed(path, raw)
     raise BadInput(f"not a URL or an existing file: {raw}")
 
 
+def _exists(path: Path) -> bool:
+    """Return whether `path` exists; a name too long to look up does not."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    """Return whether `path` is a file; a name too long to look up is not."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _web_hint(raw: str) -> str | None:
+    """Return "did you mean http://RAW?" when `raw` is a host (with a dot or port) sans scheme.
+
+    `localhost:8765/x` reads as a URL of scheme `localhost`, so the port is what tells.
+    """
+    match = _HOST_LIKE.fullmatch(raw)
+    if match is None:
+        return None
+    host, port = match["host"], match["port"]
+    if not (port or "." in host.strip(".") or host.startswith("[") or host.lower() == "localhost"):
+        return None
+    candidate = f"http://{raw}"
+    return f"did you mean {candidate}?" if is_web_url(candidate) else None
+
+
 def _local_seed(path: Path, raw: str) -> Seed:
-    if not path.is_file():
+    if not _is_file(path):
         raise BadInput(f"no such file: {raw}")
     try:
         with path.open("rb"):
