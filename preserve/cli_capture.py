@@ -23,7 +23,7 @@ from preserve.cli import Console, _option
 from preserve.errors import BadInput, Interrupted, PreserveError
 from preserve.models import DEFAULT_CHECKSUMS, BagInfo, CaptureOptions, CaptureResult
 from preserve.report import SeedFailure, run_document, summary_text
-from preserve.seeds import parse_seed
+from preserve.seeds import ListedSeed, parse_seed, read_url_list, refuse_duplicates
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
@@ -85,15 +85,16 @@ def _parse_info(text: str) -> tuple[str, str]:
     return label.strip(), value
 
 
-def _read_url_list(source: str) -> list[str]:
-    """Return the URLs of an input file (`-` for stdin): one per line, blanks and # skipped."""
+def _read_input_file(source: str) -> list[ListedSeed]:
+    """Return the URLs of an input file (`-` for stdin), each with its `FILE:LINE`."""
+    name = "stdin" if source == "-" else source
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise BadInput(f"cannot read --input-file {source}: {reason}") from exc
-    lines = (line.strip() for line in text.splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
+        if source == "-":
+            return read_url_list(sys.stdin.buffer, name)
+        with Path(source).open("rb") as stream:
+            return read_url_list(stream, name)
+    except OSError as exc:
+        raise BadInput(f"cannot read --input-file {source}: {exc.strerror or exc}") from exc
 
 
 @click.command("capture")
@@ -395,15 +396,22 @@ def _options(opts: dict[str, Any], single: bool) -> CaptureOptions:
 
 
 def _gather_seeds(urls: tuple[str, ...], input_file: str | None) -> list[str]:
-    """Return every seed of the run, checked before any work; raise BadInput otherwise."""
-    seeds = list(urls)
-    if input_file is not None:
-        seeds += _read_url_list(input_file)
-    if not seeds:
+    """Return every seed of the run, checked before any work; raise BadInput otherwise.
+
+    A bad line of the input file is named `FILE:LINE`; a URL given twice, anywhere, is refused.
+    """
+    listed = [ListedSeed(url, f"command-line URL {n}") for n, url in enumerate(urls, 1)]
+    from_file = _read_input_file(input_file) if input_file is not None else []
+    if not listed and not from_file:
         raise BadInput("no URL given", hint="pass URLs or --input-file FILE")
-    for seed in seeds:
-        parse_seed(seed)
-    return seeds
+    checked = [(parse_seed(item.text), item.where) for item in listed]
+    for item in from_file:
+        try:
+            checked.append((parse_seed(item.text), item.where))
+        except BadInput as exc:
+            raise BadInput(f"{item.where}: {exc.message}", hint=exc.hint) from exc
+    refuse_duplicates(checked)
+    return [item.text for item in listed + from_file]
 
 
 def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) -> int:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
 from preserve.bag import check_label
@@ -22,6 +24,24 @@ _HOST_LIKE = re.compile(
     r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?)"
     r"(?P<port>:[0-9]{1,5})?(?:[/?#]\S*)?"
 )
+
+
+MAX_LIST_LINE = 8192
+"""Bytes in one line of a URL list (`-i`), line break excluded; a longer line is refused."""
+
+MAX_LIST_LINES = 1_000_000
+"""Lines in a URL list, blank and comment lines included."""
+
+MAX_LIST_URLS = 10_000
+"""URLs in a URL list: each is a bag, and all are checked before the first is fetched."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListedSeed:
+    """A seed as the user gave it, and where: `FILE:LINE`, or `command-line URL N`."""
+
+    text: str
+    where: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +178,62 @@ def _local_seed(path: Path, raw: str) -> Seed:
         raise BadInput(f"cannot read {raw}: {exc.strerror}") from exc
     absolute = path.resolve()
     return Seed(absolute.as_uri(), local_file=absolute)
+
+
+def read_url_list(
+    stream: BinaryIO,
+    name: str,
+    *,
+    max_line: int = MAX_LIST_LINE,
+    max_lines: int = MAX_LIST_LINES,
+    max_urls: int = MAX_LIST_URLS,
+) -> list[ListedSeed]:
+    """Return the URLs of a list read from `stream`, one per line, each with `NAME:LINE`.
+
+    Lines are UTF-8 (a byte-order mark is ignored), end in LF or CRLF and are stripped; blank
+    lines and lines starting with # are skipped. Read line by line within the bounds: a line
+    over `max_line` bytes, more than `max_lines` lines or `max_urls` URLs, or a line that is
+    not UTF-8 raises BadInput naming where. The URLs themselves are not checked here.
+    """
+    listed: list[ListedSeed] = []
+    number = 0
+    while raw := stream.readline(max_line + 2):
+        number += 1
+        if number > max_lines:
+            raise BadInput(f"{name}: more than {max_lines:,} lines")
+        line = raw.removesuffix(b"\n").removesuffix(b"\r")
+        if len(line) > max_line:
+            raise BadInput(f"{name}:{number}: line longer than {max_line:,} bytes")
+        if number == 1:
+            line = line.removeprefix(b"\xef\xbb\xbf")
+        try:
+            text = line.decode("utf-8").strip()
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"{name}:{number}: not UTF-8 text") from exc
+        if not text or text.startswith("#"):
+            continue
+        if len(listed) == max_urls:
+            raise BadInput(f"{name}: more than {max_urls:,} URLs")
+        listed.append(ListedSeed(text, f"{name}:{number}"))
+    return listed
+
+
+def refuse_duplicates(seeds: Sequence[tuple[Seed, str]]) -> None:
+    """Raise BadInput if a URL (or local file) is given twice, naming where both times."""
+    first: dict[str, str] = {}
+    twice: list[tuple[str, str, str]] = []
+    for seed, where in seeds:
+        if seed.url in first:
+            twice.append((seed.url, first[seed.url], where))
+        else:
+            first[seed.url] = where
+    if twice:
+        url, earlier, later = twice[0]
+        more = f"; {len(twice) - 1} more given twice" if len(twice) > 1 else ""
+        raise BadInput(
+            f"{url} is given twice, at {earlier} and {later}{more}",
+            hint="each URL makes its own bag: give it once",
+        )
 
 
 def validate_options(options: CaptureOptions) -> None:

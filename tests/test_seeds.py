@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 
 from preserve.cli import main
 from preserve.errors import BadInput
-from preserve.seeds import Seed, parse_seed
+from preserve.seeds import MAX_LIST_LINE, Seed, parse_seed, read_url_list
 
 from .conftest import Server
 
@@ -85,3 +87,87 @@ def test_any_text_is_a_seed_or_bad_input(text: str) -> None:
         assert str(exc)
         return
     assert isinstance(seed, Seed)
+
+
+def test_a_url_given_twice_in_a_list_is_refused_naming_both_lines(
+    http: Server, tmp_path: Path
+) -> None:
+    listing = tmp_path / "urls.txt"
+    listing.write_text(
+        f"{http.url('/a')}\n# comment\n{http.url('/b')}\n\n{http.url('/a')}\n", encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    result = run("capture", "-i", str(listing), "-o", str(out))
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert f"{http.url('/a')} is given twice, at {listing}:1 and {listing}:5" in line
+    assert http.requests == []
+    assert not out.exists()
+
+
+def test_a_url_on_the_command_line_and_in_the_list_is_refused(http: Server, tmp_path: Path) -> None:
+    # Spelled differently, the same URL once canonical.
+    result = run(
+        "capture", http.base, "-i", "-", "-o", str(tmp_path / "out"), input=http.url("/") + "\n"
+    )
+    assert result.exit_code == 2
+    assert "is given twice, at command-line URL 1 and stdin:1" in result.stderr
+    assert http.requests == []
+
+
+def test_a_bad_line_is_named_file_colon_line(http: Server, tmp_path: Path) -> None:
+    listing = tmp_path / "urls.txt"
+    listing.write_text(f"{http.url('/')}\n\nftp://example.org/x\n", encoding="utf-8")
+    result = run("capture", "-i", str(listing), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"preserve: error: {listing}:3: unsupported URL scheme 'ftp'")
+    assert http.requests == []
+
+
+def test_a_list_without_line_breaks_is_refused_at_its_first_line(tmp_path: Path) -> None:
+    result = run("capture", "-i", "/dev/zero", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"preserve: error: /dev/zero:1: line longer than {MAX_LIST_LINE:,} bytes\n"
+    )
+
+
+def test_a_list_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
+    listing = tmp_path / "urls.txt"
+    listing.write_bytes(b"\xef\xbb\xbfhttp://example.org/\r\nhttp://example.org/\xe9\r\n")
+    result = run("capture", "-i", str(listing), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert result.stderr == f"preserve: error: {listing}:2: not UTF-8 text\n"
+
+
+def test_reader_bounds() -> None:
+    def read(data: bytes, **bounds: int) -> list[tuple[str, str]]:
+        return [(s.text, s.where) for s in read_url_list(io.BytesIO(data), "f", **bounds)]
+
+    assert read(b"\xef\xbb\xbf a \r\n#x\n\n b") == [("a", "f:1"), ("b", "f:4")]
+    assert read(b"abcd\r\n", max_line=4) == [("abcd", "f:1")]
+    with pytest.raises(BadInput, match=r"^f:2: line longer than 4 bytes$"):
+        read(b"a\nabcde\n", max_line=4)
+    with pytest.raises(BadInput, match=r"^f:1: line longer than 4 bytes$"):
+        read(b"abcde", max_line=4)
+    with pytest.raises(BadInput, match=r"^f: more than 3 lines$"):
+        read(b"\n\n\n\n", max_lines=3)
+    with pytest.raises(BadInput, match=r"^f: more than 2 URLs$"):
+        read(b"a\nb\nc\n", max_urls=2)
+
+
+@given(st.binary(max_size=400), st.integers(min_value=1, max_value=20))
+def test_any_bytes_are_urls_or_bad_input(data: bytes, max_line: int) -> None:
+    try:
+        listed = read_url_list(io.BytesIO(data), "list.txt", max_line=max_line, max_lines=30)
+    except BadInput as exc:
+        assert re.match(r"^list\.txt(:\d+)?: ", str(exc))
+        return
+    numbers = [int(item.where.removeprefix("list.txt:")) for item in listed]
+    assert numbers == sorted(set(numbers))
+    for item in listed:
+        assert item.text and item.text == item.text.strip()
+        assert not item.text.startswith("#")
+        assert "\n" not in item.text
+        assert len(item.text.encode("utf-8")) <= max_line
