@@ -23,7 +23,13 @@ from preserve.cli import Console, _option
 from preserve.errors import BadInput, Interrupted, PreserveError
 from preserve.models import DEFAULT_CHECKSUMS, BagInfo, CaptureOptions, CaptureResult
 from preserve.report import SeedFailure, run_document, summary_text
-from preserve.seeds import ListedSeed, parse_seed, read_url_list, refuse_duplicates
+from preserve.seeds import (
+    ListedSeed,
+    parse_seed,
+    read_url_list,
+    refuse_duplicates,
+    weak_checksum_warning,
+)
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
@@ -426,6 +432,9 @@ def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) 
         with _signals_as_errors():
             seeds = _gather_seeds(urls, opts["input_file"])
             options = _options(opts, single=len(seeds) == 1)
+            weak = weak_checksum_warning(options.checksums)
+            if weak is not None:
+                console.say(f"preserve: warning: {weak}")
             for seed in seeds:
                 try:
                     result = capture(seed, opts["output"], options, observer=console.record)

@@ -236,6 +236,21 @@ def refuse_duplicates(seeds: Sequence[tuple[Seed, str]]) -> None:
         )
 
 
+WEAK_CHECKSUMS = ("md5", "sha1")
+"""Algorithms for which collisions can be made on purpose: fixity against accident only."""
+
+
+def weak_checksum_warning(checksums: Sequence[str]) -> str | None:
+    """Return a warning when every manifest algorithm is weak (md5, sha1), else None."""
+    if not checksums or any(alg not in WEAK_CHECKSUMS for alg in checksums):
+        return None
+    chosen = " and ".join(dict.fromkeys(checksums))
+    return (
+        f"--checksum {chosen} alone is weak for preservation: a file can be altered to keep "
+        f"the same digest (add --checksum sha256 or sha512)"
+    )
+
+
 def validate_options(options: CaptureOptions) -> None:
     """Raise BadInput for option values no capture can use."""
     for alg in options.checksums:

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import bagit
+import pytest
 from click.testing import CliRunner, Result
 from lxml import etree
 
@@ -205,3 +206,39 @@ def test_bdbag_style_profile_with_md5_gives_a_conforming_bag(site: Server, tmp_p
     assert report.valid
     assert report.profile == identifier
     assert sorted(report.algorithms) == ["md5", "sha256"]
+
+
+@pytest.mark.parametrize(
+    ("choice", "named"), [(["md5"], "md5"), (["sha1"], "sha1"), (["md5", "sha1"], "md5 and sha1")]
+)
+def test_weak_checksums_alone_warn_and_the_capture_goes_on(
+    http: Server, tmp_path: Path, choice: list[str], named: str
+) -> None:
+    http.route("/", body=b"<title>x</title>", headers={"Content-Type": "text/html"})
+    flags = [arg for alg in choice for arg in ("--checksum", alg)]
+    result = run("capture", http.url("/"), "-o", str(tmp_path), *flags)
+    assert result.exit_code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "preserve: warning" in line]
+    assert warnings == [
+        f"preserve: warning: --checksum {named} alone is weak for preservation: a file can be "
+        "altered to keep the same digest (add --checksum sha256 or sha512)"
+    ]
+    bag = Path(result.stdout.strip())
+    assert sorted(p.name for p in bag.glob("manifest-*.txt")) == [
+        f"manifest-{alg}.txt" for alg in sorted(choice)
+    ]
+
+
+def test_weak_checksum_warning_is_hidden_by_quiet_and_absent_beside_a_strong_one(
+    http: Server, tmp_path: Path
+) -> None:
+    http.route("/", body=b"<title>x</title>", headers={"Content-Type": "text/html"})
+    quiet = run("capture", http.url("/"), "-o", str(tmp_path / "a"), "--checksum", "md5", "-q")
+    assert quiet.exit_code == 0
+    assert quiet.stderr == ""
+    mixed = run(
+        "capture", http.url("/"), "-o", str(tmp_path / "b"), "--checksum", "md5",
+        "--checksum", "sha256",
+    )  # fmt: skip
+    assert mixed.exit_code == 0
+    assert "preserve: warning" not in mixed.stderr
