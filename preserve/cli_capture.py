@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from preserve.bag.staging import check_output
 from preserve.cli import Console, _option
 from preserve.errors import BadInput, Interrupted, PreserveError
 from preserve.models import DEFAULT_CHECKSUMS, BagInfo, CaptureOptions, CaptureResult
@@ -109,8 +110,9 @@ def _read_input_file(source: str) -> list[ListedSeed]:
     "-o",
     "--output",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder the new bags go in; created if missing.",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Folder the new bags go in; created if missing (not inside a bag).",
 )
 @_option(
     "-i",
@@ -432,6 +434,7 @@ def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) 
         with _signals_as_errors():
             seeds = _gather_seeds(urls, opts["input_file"])
             options = _options(opts, single=len(seeds) == 1)
+            check_output(opts["output"])
             weak = weak_checksum_warning(options.checksums)
             if weak is not None:
                 console.say(f"preserve: warning: {weak}")

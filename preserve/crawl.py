@@ -14,7 +14,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from preserve.bag import PayloadWriter, Staging, clean_stale
-from preserve.bag.serialize import serialize_bag
+from preserve.bag.serialize import EXTENSIONS, serialize_bag
+from preserve.bag.staging import check_name_free, check_output
 from preserve.discover import HTML_TYPES, PARSE_LIMIT, find_css_links, find_html_links
 from preserve.errors import FetchFailed, PackagingFailed
 from preserve.fetch import Cancelled, Fetcher
@@ -392,9 +393,11 @@ def capture(
 ) -> CaptureResult:
     """Capture `url` (or a local HTML file) with its requisites into a new bag in `output`.
 
-    Returns the CaptureResult of the bag written. Raises BadInput (exit 2) before any work
-    for a bad URL or option, FetchFailed (3) when the seed cannot be fetched or, with
-    `strict`, a requisite is missing, PackagingFailed (4) when the bag cannot be written.
+    Returns the CaptureResult of the bag written. Raises, before any request, BadInput (exit
+    2) for a bad URL, option or bag name or an output inside a bag, and PackagingFailed (4)
+    for an output that is not a folder or a name taken; later, FetchFailed (3) when the seed
+    cannot be fetched or, with `strict`, a requisite is missing, PackagingFailed (4) when the
+    bag cannot be written.
     On any error or interrupt the staging folder is removed and nothing appears in `output`.
     `clock` and `new_id` make the capture time and identifier reproducible.
     """
@@ -406,6 +409,8 @@ def capture(
     now = (clock or (lambda: datetime.now(UTC)))()
     capture_id = (new_id or uuid.uuid4)()
     name = options.name or default_bag_name(seed, now, capture_id)
+    check_output(output)
+    check_name_free(output, name, EXTENSIONS[options.serialize] if options.serialize else "")
     started = time.monotonic()
     clean_stale(output)
     with Staging.create(output) as staging:

@@ -232,12 +232,68 @@ def test_environment_sets_options(site: Server, tmp_path: Path) -> None:
     assert info.endswith("Project: Web 2001\nBatch: 7\n")
 
 
-def test_output_that_is_a_file_exits_4(site: Server, tmp_path: Path) -> None:
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_output_that_is_a_file_exits_4_before_any_request(
+    http: Server, tmp_path: Path, below: str
+) -> None:
+    http.route("/", body=b"<title>x</title>", headers={"Content-Type": "text/html"})
     target = tmp_path / "file"
     target.write_text("x", encoding="utf-8")
-    result = run("capture", site.url("/"), "-o", str(target / "sub"))
+    output = target / below if below else target
+    result = run("capture", http.url("/"), http.url("/b"), "-o", str(output))
     assert result.exit_code == 4
-    assert len(result.stderr.strip().splitlines()) == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"preserve: error: output is not a folder: {output}")
+    assert http.requests == []
+    assert target.read_text(encoding="utf-8") == "x"
+
+
+@pytest.mark.parametrize("below", ["", "data", "new/deeper"])
+def test_output_inside_a_bag_exits_2_before_any_request(
+    site: Server, tmp_path: Path, below: str
+) -> None:
+    made = run("-q", "capture", site.url("/"), "-o", str(tmp_path), "--name", "first")
+    assert made.exit_code == 0
+    bag = tmp_path / "first"
+    requests = len(site.requests)
+    output = bag / below if below else bag
+    result = run("capture", site.url("/"), "-o", str(output))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"preserve: error: output {output} is inside the bag {bag} "
+        "(choose an output folder outside any bag)\n"
+    )
+    assert len(site.requests) == requests
+    assert not (bag / "new").exists()
+    bagit.Bag(str(bag)).validate()
+
+
+@pytest.mark.parametrize("serialize", [[], ["--serialize", "zip"]])
+def test_a_taken_name_exits_4_before_any_request(
+    http: Server, tmp_path: Path, serialize: list[str]
+) -> None:
+    http.route("/", body=b"<title>x</title>", headers={"Content-Type": "text/html"})
+    taken = tmp_path / ("mine.zip" if serialize else "mine")
+    taken.mkdir()
+    result = run("capture", http.url("/"), "-o", str(tmp_path), "--name", "mine", *serialize)
+    assert result.exit_code == 4
+    assert result.stderr == (
+        f"preserve: error: {http.url('/')}: {taken} already exists (choose another --name)\n"
+    )
+    assert http.requests == []
+    assert [p.name for p in tmp_path.iterdir()] == [taken.name]
+
+
+@pytest.mark.parametrize("serialize", [[], ["--serialize", "tar"]])
+def test_a_bad_name_exits_2_before_any_request(
+    http: Server, tmp_path: Path, serialize: list[str]
+) -> None:
+    out = tmp_path / "out"
+    result = run("capture", http.url("/"), "-o", str(out), "--name", "../escape", *serialize)
+    assert result.exit_code == 2
+    assert "invalid bag name '../escape'" in result.stderr
+    assert http.requests == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_unexpected_error_exits_70_with_traceback(

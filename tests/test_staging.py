@@ -518,3 +518,56 @@ def test_clean_stale_removes_the_staging_of_a_killed_run(tmp_path: Path) -> None
     assert root.is_dir()
     assert clean_stale(output) == [root]
     assert list(output.iterdir()) == []
+
+
+def test_check_output_accepts_a_new_or_plain_folder(tmp_path: Path) -> None:
+    staging_module.check_output(tmp_path)
+    staging_module.check_output(tmp_path / "new" / "deeper")
+    (tmp_path / "bags" / "a-bag").mkdir(parents=True)
+    (tmp_path / "bags" / "a-bag" / "bagit.txt").write_text("BagIt-Version: 1.0\n")
+    # Beside other bags is where bags go.
+    staging_module.check_output(tmp_path / "bags")
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("below", ["", "data", "data/web/new"])
+def test_check_output_refuses_a_folder_inside_a_bag(tmp_path: Path, below: str) -> None:
+    bag = tmp_path / "bag"
+    (bag / "data").mkdir(parents=True)
+    (bag / "bagit.txt").write_text("BagIt-Version: 1.0\n")
+    with pytest.raises(BadInput, match=f"is inside the bag {re.escape(str(bag))}") as info:
+        staging_module.check_output(bag / below if below else bag)
+    assert info.value.exit_code == 2
+    assert info.value.hint == "choose an output folder outside any bag"
+
+
+def test_check_output_follows_a_link_into_a_bag(tmp_path: Path) -> None:
+    bag = tmp_path / "bag"
+    (bag / "data").mkdir(parents=True)
+    (bag / "bagit.txt").write_text("BagIt-Version: 1.0\n")
+    (tmp_path / "link").symlink_to(bag / "data")
+    with pytest.raises(BadInput, match="is inside the bag"):
+        staging_module.check_output(tmp_path / "link" / "new")
+
+
+def test_check_output_refuses_a_file_as_packaging(tmp_path: Path) -> None:
+    target = tmp_path / "a-file"
+    target.write_text("x")
+    for output in (target, target / "below"):
+        with pytest.raises(PackagingFailed, match="output is not a folder") as info:
+            staging_module.check_output(output)
+        assert info.value.exit_code == 4
+
+
+def test_check_name_free(tmp_path: Path) -> None:
+    staging_module.check_name_free(tmp_path, "new")
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "file.zip").write_text("x")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    for name, suffix in (("taken", ""), ("file", ".zip"), ("dangling", "")):
+        with pytest.raises(PackagingFailed, match="already exists") as info:
+            staging_module.check_name_free(tmp_path, name, suffix)
+        assert info.value.exit_code == 4
+    staging_module.check_name_free(tmp_path, "file")
+    with pytest.raises(BadInput):
+        staging_module.check_name_free(tmp_path, "../escape", ".zip")

@@ -108,6 +108,51 @@ def _check_name(name: str) -> None:
             raise BadInput(f"invalid bag name {name!r}: {problem}")
 
 
+def _holds_bag(folder: Path) -> bool:
+    try:
+        return (folder / "bagit.txt").is_file()
+    except OSError:
+        return False
+
+
+def check_output(output: Path) -> None:
+    """Raise unless `output` can hold new bags; made before anything is fetched.
+
+    Raises PackagingFailed (exit 4) if `output`, or the nearest part of its path that exists,
+    is not a folder, and BadInput (exit 2) if `output` or a folder above it holds bagit.txt:
+    a bag made there would sit inside another bag, as payload or as a stray tag folder.
+    """
+    absolute = output.absolute()
+    existing = next((p for p in (absolute, *absolute.parents) if os.path.lexists(p)), None)
+    if existing is not None and not existing.is_dir():
+        where = "" if existing == absolute else f" ({existing} is a file)"
+        raise PackagingFailed(f"output is not a folder: {output}{where}")
+    try:
+        resolved = absolute.resolve()
+    except (OSError, RuntimeError):
+        resolved = absolute
+    above = dict.fromkeys((absolute, *absolute.parents, resolved, *resolved.parents))
+    bag = next((folder for folder in above if _holds_bag(folder)), None)
+    if bag is not None:
+        raise BadInput(
+            f"output {output} is inside the bag {bag}",
+            hint="choose an output folder outside any bag",
+        )
+
+
+def check_name_free(output: Path, name: str, suffix: str = "") -> None:
+    """Raise unless a bag named `name` (its file: `name` + `suffix`) could go into `output`.
+
+    BadInput (exit 2) for a name that is not a plain folder name, PackagingFailed (exit 4) if
+    the name is taken. Made before anything is fetched, so a taken name costs no request;
+    the no-replace rename that commits the bag stays the guard against a name taken meanwhile.
+    """
+    _check_name(name)
+    target = output.absolute() / f"{name}{suffix}"
+    if os.path.lexists(target):
+        raise PackagingFailed(f"{target} already exists", hint="choose another --name")
+
+
 def _fsync_folder(folder: Path) -> None:
     """Flush a folder's entries to disk, where the platform and filesystem allow it."""
     with contextlib.suppress(OSError):
