@@ -449,7 +449,10 @@ def capture(
         if options.serialize is None:
             bag_path = staging.commit(name)
         else:
-            written = serialize_bag(staging.bag_dir, options.serialize, name=name, output=output)
+            # Absolute, as a committed folder's path is: the report names what was written.
+            written = serialize_bag(
+                staging.bag_dir, options.serialize, name=name, output=output.absolute()
+            )
             bag_path, sha256 = written.path, written.sha256
     return CaptureResult(
         seed=run.display(seed.url),

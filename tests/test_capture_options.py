@@ -242,3 +242,20 @@ def test_weak_checksum_warning_is_hidden_by_quiet_and_absent_beside_a_strong_one
     )  # fmt: skip
     assert mixed.exit_code == 0
     assert "preserve: warning" not in mixed.stderr
+
+
+@pytest.mark.parametrize("serialize", [[], ["--serialize", "zip"], ["--serialize", "tar.gz"]])
+def test_bag_paths_are_absolute_from_a_relative_output(
+    http: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, serialize: list[str]
+) -> None:
+    http.route("/", body=b"<title>x</title>", headers={"Content-Type": "text/html"})
+    monkeypatch.chdir(tmp_path)
+    plain = run("capture", http.url("/"), "-o", "rel", "--name", "b", *serialize)
+    assert plain.exit_code == 0, plain.stderr
+    suffix = {"zip": ".zip", "tar.gz": ".tar.gz"}.get(serialize[-1] if serialize else "", "")
+    expected = tmp_path / "rel" / f"b{suffix}"
+    assert plain.stdout == f"{expected}\n"
+    assert f"bag: {expected}\n" in plain.stderr
+    as_json = run("-q", "capture", http.url("/"), "-o", "rel", "--name", "c", "--json", *serialize)
+    (written,) = json.loads(as_json.stdout)["captures"]
+    assert written["bag"] == str(tmp_path / "rel" / f"c{suffix}")
