@@ -372,7 +372,7 @@ def test_progress_line_on_a_terminal() -> None:
     assert text.endswith("\rdone\n")
 
 
-@pytest.mark.parametrize("command", ["capture", "validate", "info"])
+@pytest.mark.parametrize("command", ["capture", "validate", "info", "export"])
 def test_readme_documents_every_option(command: str) -> None:
     import click
 
