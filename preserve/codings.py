@@ -45,9 +45,21 @@ class Identity:
         yield from ()
 
 
+class Truncated(DecodeError):
+    """The encoded stream ends before its end marker: what was decoded is not the whole body."""
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
 class _Zlib:
     """gzip (several members allowed) or deflate, which falls back to raw deflate as sent by
-    some servers."""
+    some servers.
+
+    A stream must reach its end marker, or `finish` raises Truncated. After a complete gzip
+    member, bytes that do not begin another member (NUL padding, a stray newline) are
+    ignored, as browsers and Python's gzip module ignore them.
+    """
 
     def __init__(self, gzip: bool, limit: int) -> None:
         self._gzip = gzip
@@ -55,6 +67,10 @@ class _Zlib:
         self._wbits = 16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS
         self._obj = zlib.decompressobj(self._wbits)
         self._started = False
+        # After a complete gzip member: the first bytes of what follows, until they show
+        # whether another member begins; then either a new member or the rest ignored.
+        self._between: bytes | None = None
+        self._ignoring = False
 
     def decode(self, data: bytes) -> Iterator[bytes]:
         """Yield the decoded bytes of `data`, at most `limit` per piece.
@@ -67,7 +83,10 @@ class _Zlib:
             raise DecodeError(str(exc)) from exc
 
     def _decode(self, data: bytes) -> Iterator[bytes]:
-        if not self._started and data:
+        data = self._after_member(data)
+        if not data:
+            return
+        if not self._started:
             self._started = True
             if not self._gzip:
                 try:
@@ -85,23 +104,49 @@ class _Zlib:
             if out:
                 yield out
             data = self._obj.unconsumed_tail
-            if self._gzip and self._obj.eof and self._obj.unused_data:
-                # The next gzip member.
-                data = self._obj.unused_data
-                self._obj = zlib.decompressobj(self._wbits)
+            if self._gzip and self._obj.eof:
+                # The member ended: what follows is another member, or is waited on or dropped.
+                data = self._after_member(self._obj.unused_data)
+                if not data:
+                    return
                 continue
             # A full piece may leave output inside zlib even when all input was taken.
             if not data and len(out) < self._limit:
                 return
 
+    def _after_member(self, data: bytes) -> bytes:
+        """Return the bytes to decode next; bytes after a complete member wait or are dropped.
+
+        Once a gzip member has ended, what follows starts a new member only if it begins
+        with the gzip magic number; anything else, and all after it, is ignored.
+        """
+        if not (self._gzip and self._obj.eof) or self._ignoring:
+            return b"" if self._ignoring else data
+        pending = (self._between or b"") + data
+        if len(pending) < len(_GZIP_MAGIC):
+            self._between = pending
+            return b""
+        self._between = None
+        if pending.startswith(_GZIP_MAGIC):
+            self._obj = zlib.decompressobj(self._wbits)
+            return pending
+        self._ignoring = True
+        return b""
+
     def finish(self) -> Iterator[bytes]:
-        """Yield what zlib still holds (little: `decode` drains it)."""
+        """Yield what zlib still holds (little: `decode` drains it).
+
+        Raises Truncated when the stream stopped before its end marker.
+        """
         try:
             tail = self._obj.flush()
         except zlib.error as exc:
             raise DecodeError(str(exc)) from exc
         for start in range(0, len(tail), self._limit):
             yield tail[start : start + self._limit]
+        if self._started and not self._obj.eof:
+            kind = "gzip" if self._gzip else "deflate"
+            raise Truncated(f"the {kind} stream ends before its end marker")
 
 
 class _Brotli:
@@ -111,6 +156,7 @@ class _Brotli:
         self._error: type[Exception] = brotli.error
         self._limit = limit
         self._obj = brotli.Decompressor()
+        self._fed = False
         try:
             self._obj.process(b"", output_buffer_limit=limit)
             self._capped = True
@@ -125,6 +171,7 @@ class _Brotli:
             raise DecodeError(str(exc)) from exc
 
     def _decode(self, data: bytes) -> Iterator[bytes]:
+        self._fed = self._fed or bool(data)
         if not self._capped:
             for start in range(0, len(data), _BROTLI_SLICE):
                 out = bytes(self._obj.process(data[start : start + _BROTLI_SLICE]))
@@ -144,7 +191,12 @@ class _Brotli:
                 yield out
 
     def finish(self) -> Iterator[bytes]:
-        """Yield nothing: `decode` hands back all the output it can make."""
+        """Yield nothing: `decode` hands back all the output it can make.
+
+        Raises Truncated when the stream stopped before its last meta-block.
+        """
+        if self._fed and not self._obj.is_finished():
+            raise Truncated("the br stream ends before its end marker")
         yield from ()
 
 

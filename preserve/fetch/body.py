@@ -14,7 +14,7 @@ from typing import BinaryIO
 import requests
 import urllib3
 
-from preserve.codings import DecodeError, Identity, decoder_for
+from preserve.codings import DecodeError, Identity, Truncated, decoder_for
 from preserve.digests import Digests
 from preserve.fetch.session import describe
 from preserve.models import Body, Exchange, Received
@@ -216,6 +216,14 @@ class _BodyStream:
                     self.received.update(chunk)
                 if self.block is not None:
                     self.block.update(chunk)
+                if not self.identity and self.received_size > self.max_size:
+                    # A coding can turn many bytes into none (empty gzip members, empty
+                    # stored blocks): the limit binds the bytes received too.
+                    raise Failure(
+                        f"body exceeds --max-size {self.max_size} as received",
+                        received=self.received_size,
+                        truncated=True,
+                    )
                 # Decoded piece by piece, so a decompression bomb stops at --max-size
                 # without ever being held in memory.
                 for data in self.decoder.decode(chunk):
@@ -252,7 +260,10 @@ class _BodyStream:
             raise exc
         reason = "body cut short: " + describe(exc)
         truncated = "disconnect"
-        if isinstance(exc, DecodeError):
+        if isinstance(exc, Truncated):
+            reason = f"content coding {self.encoding} cut short: {exc}"
+            truncated = "unspecified"
+        elif isinstance(exc, DecodeError):
             reason = f"content coding {self.encoding} could not be decoded"
             truncated = "unspecified"
         return Failure(

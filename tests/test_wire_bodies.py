@@ -1,0 +1,145 @@
+"""Bodies as sent: a coding cut short is a failure, padding is not, and limits bind what arrives."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import brotli
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import preserve
+from preserve.codings import DecodeError, decoder_for
+
+from .conftest import Server
+
+TEXT = b"".join(b"line %d of a stylesheet that compresses well\n" % n for n in range(4000))
+HTML = {"Content-Type": "text/html"}
+
+
+def capture_requisite(
+    http: Server,
+    tmp_path: Path,
+    body: bytes,
+    coding: str,
+    options: preserve.CaptureOptions,
+    *,
+    chunked: bool = False,
+) -> preserve.LogRecord:
+    http.route("/", body=b'<link rel=stylesheet href="/s.css">', headers=HTML)
+    headers = {"Content-Type": "text/css", "Content-Encoding": coding}
+    if chunked:
+        http.routes["/s.css"] = chunked_handler(body, headers)
+    else:
+        http.route("/s.css", body=body, headers=headers)
+    result = preserve.capture(http.url("/"), tmp_path / "out", options)
+    (record,) = [r for r in result.records if r.url.endswith("/s.css")]
+    return record
+
+
+def chunked_handler(body: bytes, headers: dict[str, str]) -> Callable[..., None]:
+    """Answer with `body` in chunks of 64 KiB and no Content-Length."""
+
+    def handler(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(200)
+        for name, value in headers.items():
+            request.send_header(name, value)
+        request.send_header("Transfer-Encoding", "chunked")
+        request.end_headers()
+        try:
+            for start in range(0, len(body), 65536):
+                piece = body[start : start + 65536]
+                request.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            request.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass
+
+    return handler
+
+
+def stored_files(result_dir: Path) -> list[str]:
+    return sorted(p.name for p in result_dir.rglob("s.css*"))
+
+
+@pytest.mark.parametrize(
+    ("coding", "packed"),
+    [
+        ("gzip", gzip.compress(TEXT)),
+        ("br", brotli.compress(TEXT)),
+        ("deflate", zlib.compress(TEXT)),
+    ],
+)
+def test_an_encoded_body_cut_short_is_failed_never_captured(
+    http: Server, tmp_path: Path, coding: str, packed: bytes
+) -> None:
+    # Content-Length matches what is sent: only the coding shows the body is incomplete.
+    half = packed[: len(packed) // 2]
+    record = capture_requisite(http, tmp_path, half, coding, preserve.CaptureOptions())
+    assert record.outcome == "failed"
+    assert record.error == (
+        f"content coding {coding} cut short: the {coding} stream ends before its end marker"
+    )
+    assert record.payload_path is None
+    assert stored_files(tmp_path / "out" / "").count("s.css") == 0
+
+
+@pytest.mark.parametrize("padding", [b"\x00" * 512, b"\n", b"\r\n\x00\x00"])
+def test_trailing_bytes_after_a_complete_gzip_member_are_ignored(
+    http: Server, tmp_path: Path, padding: bytes
+) -> None:
+    record = capture_requisite(
+        http, tmp_path, gzip.compress(TEXT) + padding, "gzip", preserve.CaptureOptions()
+    )
+    assert record.outcome == "captured", record.error
+    (bag,) = (tmp_path / "out").iterdir()
+    assert record.payload_path is not None
+    assert (bag / record.payload_path).read_bytes() == TEXT
+
+
+def test_several_gzip_members_are_one_body(http: Server, tmp_path: Path) -> None:
+    packed = gzip.compress(TEXT[:1000]) + gzip.compress(TEXT[1000:])
+    record = capture_requisite(http, tmp_path, packed, "gzip", preserve.CaptureOptions())
+    (bag,) = (tmp_path / "out").iterdir()
+    assert record.payload_path is not None
+    assert (bag / record.payload_path).read_bytes() == TEXT
+
+
+EMPTY_GZIP_MEMBERS = gzip.compress(b"") * 60_000
+# Deflate stored blocks of no bytes: a header byte and LEN/NLEN, then the final empty block.
+EMPTY_DEFLATE = b"x\x01" + b"\x00\x00\x00\xff\xff" * 300_000 + b"\x03\x00\x00\x00\x00\x01"
+
+
+@pytest.mark.parametrize(
+    ("coding", "packed"), [("gzip", EMPTY_GZIP_MEMBERS), ("deflate", EMPTY_DEFLATE)]
+)
+def test_a_coding_that_decodes_to_nothing_is_still_bound_by_max_size(
+    http: Server, tmp_path: Path, coding: str, packed: bytes
+) -> None:
+    assert len(packed) > 1024 * 1024
+    options = preserve.CaptureOptions(max_size=1024 * 1024, max_bytes=10 * 1024 * 1024)
+    record = capture_requisite(http, tmp_path, packed, coding, options, chunked=True)
+    assert record.outcome == "failed"
+    assert record.error == f"body exceeds --max-size {1024 * 1024} as received"
+    (bag,) = (tmp_path / "out").iterdir()
+    warc_bytes = sum(p.stat().st_size for p in (bag / "data/warc").iterdir())
+    assert warc_bytes < 2 * 1024 * 1024
+
+
+@settings(max_examples=2000)
+@given(st.sampled_from(["gzip", "deflate", "br", "gzip, br"]), st.binary(max_size=400))
+def test_any_bytes_decode_or_raise_a_decode_error(coding: str, data: bytes) -> None:
+    decoder = decoder_for(coding, 1024)
+    assert decoder is not None
+    try:
+        for step in range(0, len(data) + 1, 37):
+            for piece in decoder.decode(data[step : step + 37]):
+                assert len(piece) <= 1024
+        for piece in decoder.finish():
+            assert len(piece) <= 1024
+    except DecodeError:
+        pass
