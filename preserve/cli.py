@@ -27,6 +27,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 _GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--version"})
 _GLOBAL_WITH_VALUE = "--log-file"
 _SHORT_GLOBALS = re.compile(r"-[qv]+")
+# C0 and C1 controls (ESC starts terminal escape sequences), DEL, lone surrogates and the
+# bidirectional overrides that make text read differently from its bytes.
+_UNSAFE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def _option(*decls: str, **attrs: Any) -> Callable[[F], F]:
@@ -36,6 +41,21 @@ def _option(*decls: str, **attrs: Any) -> Callable[[F], F]:
     attrs.setdefault("envvar", f"PRESERVE_{name}")
     attrs.setdefault("show_envvar", True)
     return click.option(*decls, **attrs)
+
+
+def terminal_safe(text: str) -> str:
+    """Return `text` with control characters and bidi overrides written as `\\xNN` escapes.
+
+    Line breaks are escaped too: a value from a server is shown on one line, as one value.
+    """
+    return _UNSAFE.sub(
+        lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 256 else f"\\u{ord(m[0]):04x}", text
+    )
+
+
+def _safe_lines(text: str) -> str:
+    """Return a message of ours made terminal-safe line by line, keeping its own line breaks."""
+    return "\n".join(terminal_safe(line) for line in text.split("\n"))
 
 
 def _value_counts(command: click.Command) -> dict[str, int]:
@@ -114,7 +134,11 @@ class PreserveGroup(click.Group):
 
 @dataclass(slots=True)
 class Console:
-    """Where a person's messages go: stderr by verbosity, and the --log-file in full."""
+    """Where a person's messages go: stderr by verbosity, and the --log-file in full.
+
+    Everything shown is made terminal-safe first, so a URL or header value from a server can
+    never move the cursor, recolour or retitle the terminal.
+    """
 
     quiet: bool = False
     verbose: int = 0
@@ -125,6 +149,7 @@ class Console:
 
     def say(self, message: str, *, level: int = 0) -> None:
         """Print a message at `level` (0 normal, 1 verbose) to stderr and always to the log."""
+        message = _safe_lines(message)
         if self.log is not None:
             self.log.write(message + "\n")
             self.log.flush()
@@ -135,6 +160,7 @@ class Console:
 
     def error(self, message: str) -> None:
         """Print one error line, even under --quiet."""
+        message = _safe_lines(message)
         if self.log is not None:
             self.log.write(f"error: {message}\n")
             self.log.flush()
@@ -166,9 +192,15 @@ class Console:
         return 70
 
     def record(self, record: LogRecord) -> None:
-        """Report one URL attempted: a verbose line, and the progress line on a terminal."""
+        """Report one URL attempted: verbose lines (with its redirects), and the progress."""
         detail = record.error or record.reason or (f"{record.size:,} bytes" if record.size else "")
-        self.say(f"{record.outcome:>8} {record.role:<9} {record.url} {detail}".rstrip(), level=1)
+        line = f"{record.outcome:>8} {record.role:<9} {terminal_safe(record.url)} "
+        self.say((line + terminal_safe(detail)).rstrip(), level=1)
+        for hop in record.redirects:
+            status, url, location = (
+                terminal_safe(str(hop.get(k))) for k in ("status", "url", "location")
+            )
+            self.say(f"{'':>8} redirect {status} {url} -> {location}", level=1)
         self.counts[record.outcome] = self.counts.get(record.outcome, 0) + 1
         if self.progress and not self.quiet and self.verbose == 0:
             line = ", ".join(f"{n} {outcome}" for outcome, n in sorted(self.counts.items()))
@@ -184,7 +216,9 @@ class Console:
 @click.group(cls=PreserveGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="preserve")
 @_option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
-@_option("-v", "--verbose", count=True, help="Also print one line per URL attempted.")
+@_option(
+    "-v", "--verbose", count=True, help="Also print one line per URL attempted and its redirects."
+)
 @_option(
     "--log-file",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
