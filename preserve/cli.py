@@ -8,11 +8,14 @@ stderr carries everything meant for a person: progress, summaries, warnings and 
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -24,6 +27,9 @@ from preserve.models import LogRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+ARGS_KEY = "preserve.args"
+"""Where the group keeps the command line as given (`ctx.meta`), for the --log-file header."""
+
 _GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--version"})
 _GLOBAL_WITH_VALUE = "--log-file"
 _SHORT_GLOBALS = re.compile(r"-[qv]+")
@@ -32,6 +38,7 @@ _SHORT_GLOBALS = re.compile(r"-[qv]+")
 _UNSAFE = re.compile(
     r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
+_USERINFO = re.compile(r"(?<=://)[^/?#@\s]*@")
 
 
 def _option(*decls: str, **attrs: Any) -> Callable[[F], F]:
@@ -56,6 +63,29 @@ def terminal_safe(text: str) -> str:
 def _safe_lines(text: str) -> str:
     """Return a message of ours made terminal-safe line by line, keeping its own line breaks."""
     return "\n".join(terminal_safe(line) for line in text.split("\n"))
+
+
+def _utc_stamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def redact_args(args: Sequence[str]) -> list[str]:
+    """Return a command line fit for a log file: no header values, no credentials in URLs.
+
+    `--header 'Name: value'` keeps its name only; the user and password of any URL (the
+    `--proxy`, a seed) are replaced. A --cookies file is named, never read.
+    """
+    redacted: list[str] = []
+    for arg in args:
+        shown = arg
+        if redacted and redacted[-1] == "--header":
+            name, sep, _value = arg.partition(":")
+            shown = f"{name}: <redacted>" if sep else "<redacted>"
+        elif arg.startswith("--header="):
+            name, sep, _value = arg.removeprefix("--header=").partition(":")
+            shown = f"--header={name}: <redacted>" if sep else "--header=<redacted>"
+        redacted.append(_USERINFO.sub("<redacted>@", shown))
+    return redacted
 
 
 def _value_counts(command: click.Command) -> dict[str, int]:
@@ -129,6 +159,7 @@ class PreserveGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Parse `args` with the global options lifted out of the command's arguments."""
+        ctx.meta[ARGS_KEY] = tuple(args)
         return super().parse_args(ctx, lift_global_options(args, self.commands))
 
 
@@ -137,7 +168,8 @@ class Console:
     """Where a person's messages go: stderr by verbosity, and the --log-file in full.
 
     Everything shown is made terminal-safe first, so a URL or header value from a server can
-    never move the cursor, recolour or retitle the terminal.
+    never move the cursor, recolour or retitle the terminal. The log gets the same text, each
+    line prefixed by its UTC time.
     """
 
     quiet: bool = False
@@ -147,12 +179,18 @@ class Console:
     counts: dict[str, int] = field(default_factory=dict)
     _progress_shown: bool = False
 
+    def write_log(self, text: str) -> None:
+        """Append `text` to the --log-file, if any, each line prefixed by the UTC time."""
+        if self.log is None:
+            return
+        stamp = _utc_stamp()
+        self.log.write("".join(f"{stamp} {line}\n" for line in text.splitlines() or [""]))
+        self.log.flush()
+
     def say(self, message: str, *, level: int = 0) -> None:
         """Print a message at `level` (0 normal, 1 verbose) to stderr and always to the log."""
         message = _safe_lines(message)
-        if self.log is not None:
-            self.log.write(message + "\n")
-            self.log.flush()
+        self.write_log(message)
         if self.quiet or level > self.verbose:
             return
         self._clear_progress()
@@ -161,9 +199,7 @@ class Console:
     def error(self, message: str) -> None:
         """Print one error line, even under --quiet."""
         message = _safe_lines(message)
-        if self.log is not None:
-            self.log.write(f"error: {message}\n")
-            self.log.flush()
+        self.write_log(f"error: {message}")
         self._clear_progress()
         click.echo(f"preserve: error: {message}", err=True)
 
@@ -184,8 +220,7 @@ class Console:
     def internal_error(self) -> int:
         """Print the traceback being handled (a bug), also to the log, and return exit 70."""
         text = traceback.format_exc()
-        if self.log is not None:
-            self.log.write(text)
+        self.write_log(text)
         self._clear_progress()
         click.echo(text, err=True, nl=False)
         self.error(f"internal error: this is a bug in preserve {__version__}")
@@ -222,7 +257,8 @@ class Console:
 @_option(
     "--log-file",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Append a full log of the run (every URL, errors, tracebacks) to FILE.",
+    help="Append a full log of the run (a header with the command line, then every URL, "
+    "errors, tracebacks, each line with its UTC time) to FILE.",
 )
 @click.pass_context
 def main(ctx: click.Context, quiet: bool, verbose: int, log_file: Path | None) -> None:
@@ -238,7 +274,12 @@ def main(ctx: click.Context, quiet: bool, verbose: int, log_file: Path | None) -
             log = ctx.with_resource(log_file.open("a", encoding="utf-8"))
         except OSError as exc:
             raise click.BadParameter(str(exc.strerror), param_hint="--log-file") from exc
-    ctx.obj = Console(quiet=quiet, verbose=verbose, log=log, progress=sys.stderr.isatty())
+    console = Console(quiet=quiet, verbose=verbose, log=log, progress=sys.stderr.isatty())
+    args = redact_args(ctx.meta.get(ARGS_KEY, ()))
+    console.write_log(
+        f"===== preserve {__version__} (pid {os.getpid()}): {shlex.join(['preserve', *args])}"
+    )
+    ctx.obj = console
 
 
 from preserve.cli_bag import info_command, validate_command  # noqa: E402

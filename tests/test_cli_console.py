@@ -1,7 +1,8 @@
-"""What a person sees on stderr: verbose lines, redirects, escaping."""
+"""What a person sees on stderr and in the log: verbose lines, redirects, escaping, log."""
 
 from __future__ import annotations
 
+import re
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
 
-from preserve.cli import main, terminal_safe
+from preserve.cli import main, redact_args, terminal_safe
 
 from .conftest import Server
 
@@ -79,3 +80,79 @@ def test_terminal_safe_leaves_no_control_character(text: str) -> None:
     assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in safe)
     assert not any(0xD800 <= ord(c) <= 0xDFFF for c in safe)
     assert not any(c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069" for c in safe)
+
+
+STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ")
+
+
+def test_log_file_has_a_header_per_run_and_a_time_on_every_line(
+    http: Server, tmp_path: Path
+) -> None:
+    http.route("/", body=b'<img src="/gone.gif">', headers={"Content-Type": "text/html"})
+    log = tmp_path / "run.log"
+    cookies = tmp_path / "cookies.txt"
+    cookies.write_text(
+        "# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\tc00kie-secret\n",
+        encoding="utf-8",
+    )
+    first = run(
+        "capture", http.url("/"), "-o", str(tmp_path / "o"), "--log-file", str(log),
+        "--header", "Authorization: Bearer t0ken-secret", "--cookies", str(cookies),
+    )  # fmt: skip
+    assert first.exit_code == 0, first.stderr
+    # The header and cookie were sent: what the log must not hold, the server did get.
+    assert http.requests[0][1]["Authorization"] == "Bearer t0ken-secret"
+    second = run("--log-file", str(log), "validate", str(tmp_path / "missing"))
+    assert second.exit_code == 2
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert all(STAMP.match(line) for line in lines), lines
+    headers = [line for line in lines if " ===== preserve " in line]
+    assert len(headers) == 2
+    assert lines[0] == headers[0]
+    assert headers[0].endswith(
+        f"preserve capture {http.url('/')} -o {tmp_path / 'o'} --log-file {log} "
+        f"--header 'Authorization: <redacted>' --cookies {cookies}"
+    )
+    assert headers[1].endswith(f"preserve --log-file {log} validate {tmp_path / 'missing'}")
+    text = "\n".join(lines)
+    assert "t0ken-secret" not in text
+    assert "c00kie-secret" not in text
+    assert http.url("/gone.gif") in text
+    assert "error: " in text
+
+
+def test_log_header_hides_proxy_credentials(tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    # An option refused by click: the header is written, nothing is fetched.
+    result = run(
+        "--log-file", str(log), "capture", "http://127.0.0.1:9/", "-o", str(tmp_path / "o"),
+        "--proxy", "http://archivist:pr0xy-secret@127.0.0.1:3128", "--timeout", "0",
+        "--header=Cookie: a=b",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    (header,) = log.read_text(encoding="utf-8").splitlines()
+    assert "pr0xy-secret" not in header
+    assert "archivist" not in header
+    assert "--proxy 'http://<redacted>@127.0.0.1:3128'" in header
+    assert "'--header=Cookie: <redacted>'" in header
+
+
+SECRET = st.text(st.characters(codec="utf-8"), min_size=1).filter(lambda t: t.strip())
+
+
+@given(
+    st.lists(st.text(max_size=20), max_size=6),
+    st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,20}", fullmatch=True),
+    SECRET,
+    SECRET.filter(lambda t: not any(c in t for c in "/?#@ \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0")),
+)
+def test_redacted_arguments_never_hold_a_header_value_or_a_password(
+    others: list[str], name: str, secret: str, password: str
+) -> None:
+    args = [*others, "--header", f"{name}: {secret}", f"--header={name}:{secret}"]
+    args += ["--proxy", f"http://user:{password}@proxy.example:3128/"]
+    redacted = redact_args(args)
+    assert len(redacted) == len(args)
+    assert redacted[len(others) + 1] == f"{name}: <redacted>"
+    assert redacted[len(others) + 2] == f"--header={name}: <redacted>"
+    assert redacted[-1] == "http://<redacted>@proxy.example:3128/"
