@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import sys
+import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +31,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 ARGS_KEY = "preserve.args"
 """Where the group keeps the command line as given (`ctx.meta`), for the --log-file header."""
+
+PROGRESS_INTERVAL = 0.1
+"""Seconds between two redraws of the terminal progress line, whatever the URL rate."""
 
 _GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--version"})
 _GLOBAL_WITH_VALUE = "--log-file"
@@ -163,6 +168,21 @@ class PreserveGroup(click.Group):
         return super().parse_args(ctx, lift_global_options(args, self.commands))
 
 
+def _size(n: float) -> str:
+    """Return a byte count in decimal units, as Bag-Size writes them: `1.2 MB`."""
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 @dataclass(slots=True)
 class Console:
     """Where a person's messages go: stderr by verbosity, and the --log-file in full.
@@ -176,8 +196,15 @@ class Console:
     verbose: int = 0
     log: IO[str] | None = None
     progress: bool = False
+    clock: Callable[[], float] = time.monotonic
     counts: dict[str, int] = field(default_factory=dict)
+    stored_bytes: int = 0
+    _started: float = 0.0
+    _drawn_at: float | None = None
     _progress_shown: bool = False
+
+    def __post_init__(self) -> None:
+        self._started = self.clock()
 
     def write_log(self, text: str) -> None:
         """Append `text` to the --log-file, if any, each line prefixed by the UTC time."""
@@ -237,10 +264,33 @@ class Console:
             )
             self.say(f"{'':>8} redirect {status} {url} -> {location}", level=1)
         self.counts[record.outcome] = self.counts.get(record.outcome, 0) + 1
-        if self.progress and not self.quiet and self.verbose == 0:
-            line = ", ".join(f"{n} {outcome}" for outcome, n in sorted(self.counts.items()))
-            click.echo(f"\r\x1b[K{line}", err=True, nl=False)
-            self._progress_shown = True
+        if record.outcome == "captured":
+            self.stored_bytes += record.size or 0
+        self._draw_progress()
+
+    def progress_line(self, now: float) -> str:
+        """Return the progress line: URLs done by outcome, bytes stored, rate, time elapsed."""
+        elapsed = max(now - self._started, 0.0)
+        done = sum(self.counts.values())
+        outcomes = ", ".join(f"{n} {outcome}" for outcome, n in sorted(self.counts.items()))
+        rate = self.stored_bytes / elapsed if elapsed > 0 else 0.0
+        return (
+            f"{done} URL{'' if done == 1 else 's'} ({outcomes}), {_size(self.stored_bytes)}, "
+            f"{_size(rate)}/s, {_duration(elapsed)}"
+        )
+
+    def _draw_progress(self) -> None:
+        """Redraw the progress line in place, on a terminal, at most every PROGRESS_INTERVAL."""
+        if not self.progress or self.quiet or self.verbose > 0:
+            return
+        now = self.clock()
+        if self._drawn_at is not None and now - self._drawn_at < PROGRESS_INTERVAL:
+            return
+        self._drawn_at = now
+        # One column short of the width: a line that wraps cannot be redrawn in place.
+        width = max(shutil.get_terminal_size().columns - 1, 20)
+        click.echo(f"\r\x1b[K{self.progress_line(now)[:width]}", err=True, nl=False)
+        self._progress_shown = True
 
     def _clear_progress(self) -> None:
         if self._progress_shown:

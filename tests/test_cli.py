@@ -359,17 +359,34 @@ def test_progress_line_on_a_terminal() -> None:
     from preserve.cli import Console
     from preserve.models import LogRecord
 
-    console = Console(progress=True)
+    now = [100.0]
+    console = Console(progress=True, clock=lambda: now[0])
     stream = io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sys, "stderr", stream)
-        console.record(LogRecord(url="http://x.test/", role="seed", outcome="captured"))
+        now[0] = 102.0
+        console.record(
+            LogRecord(url="http://x.test/", role="seed", outcome="captured", size=1_500_000)
+        )
+        # Within a tenth of a second of the last redraw: counted, not drawn.
+        now[0] = 102.05
         console.record(LogRecord(url="http://x.test/a", role="requisite", outcome="failed"))
+        drawn_once = stream.getvalue()
+        now[0] = 165.0
+        console.record(LogRecord(url="http://x.test/b", role="requisite", outcome="skipped"))
         console.say("done")
     text = stream.getvalue()
-    assert "1 captured" in text
-    assert "1 captured, 1 failed" in text
-    assert text.endswith("\rdone\n")
+    assert drawn_once == "\r1 URL (1 captured), 1.5 MB, 750.0 kB/s, 0:02"
+    assert text == (
+        drawn_once + "\r3 URLs (1 captured, 1 failed, 1 skipped), 1.5 MB, 23.1 kB/s, 1:05\rdone\n"
+    )
+
+
+def test_no_progress_in_a_pipe(site: Server, tmp_path: Path) -> None:
+    result = run("capture", site.url("/"), "-o", str(tmp_path))
+    assert result.exit_code == 0
+    assert "\r" not in result.stderr
+    assert "URLs (" not in result.stderr
 
 
 @pytest.mark.parametrize("command", ["capture", "validate", "info", "export"])

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import re
+import select
+import subprocess
+import sys
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -12,7 +17,7 @@ from hypothesis import strategies as st
 
 from preserve.cli import main, redact_args, terminal_safe
 
-from .conftest import Server
+from .conftest import ROOT, Server
 
 
 def run(*args: str) -> Result:
@@ -156,3 +161,35 @@ def test_redacted_arguments_never_hold_a_header_value_or_a_password(
     assert redacted[len(others) + 1] == f"{name}: <redacted>"
     assert redacted[len(others) + 2] == f"--header={name}: <redacted>"
     assert redacted[-1] == "http://<redacted>@proxy.example:3128/"
+
+
+def test_progress_is_drawn_in_place_on_a_real_terminal(site: Server, tmp_path: Path) -> None:
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "preserve", "capture", site.url("/"), "-o", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        cwd=ROOT,
+    )
+    os.close(secondary)
+    received = b""
+    try:
+        while select.select([primary], [], [], 60)[0]:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the run closed the terminal
+                break
+            if not chunk:
+                break
+            received += chunk
+    finally:
+        os.close(primary)
+        stdout, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, received
+    text = received.decode()
+    assert re.search(
+        r"\r\x1b\[K\d+ URLs? \(\d+ captured\), [\d.]+ [kM]?B, [\d.]+ [kM]?B/s, 0:\d\d", text
+    ), text
+    # Cleared before the summary, which reads as in a pipe.
+    assert "\r\x1b[Kbag: " in text
+    assert stdout.decode().strip() == str(next(tmp_path.iterdir()))
