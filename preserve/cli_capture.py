@@ -427,38 +427,57 @@ def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) 
     # Imported here, not at the top, so that `preserve --help` and `validate` start quickly.
     from preserve.crawl import capture
 
-    results: list[CaptureResult] = []
-    failures: list[SeedFailure] = []
+    # One entry per seed, in the order given: a bag written, or why not.
+    outcomes: list[CaptureResult | SeedFailure] = []
+    attempting = False
+
+    def capture_each(seeds: list[str]) -> None:
+        nonlocal attempting
+        options = _options(opts, single=len(seeds) == 1)
+        check_output(opts["output"])
+        weak = weak_checksum_warning(options.checksums)
+        if weak is not None:
+            console.say(f"preserve: warning: {weak}")
+        for seed in seeds:
+            attempting = True
+            try:
+                result = capture(seed, opts["output"], options, observer=console.record)
+            except Interrupted:
+                raise
+            except PreserveError as exc:
+                if isinstance(exc, BadInput):
+                    raise
+                outcomes.append(SeedFailure(seed, str(exc), exc.exit_code))
+                attempting = False
+                console.error(str(exc) if seed in str(exc) else f"{seed}: {exc}")
+                continue
+            outcomes.append(result)
+            attempting = False
+            console.say(summary_text(result))
+            if not opts["as_json"]:
+                click.echo(str(result.bag_path))
 
     def capture_all() -> int:
         with _signals_as_errors():
             seeds = _gather_seeds(urls, opts["input_file"])
-            options = _options(opts, single=len(seeds) == 1)
-            check_output(opts["output"])
-            weak = weak_checksum_warning(options.checksums)
-            if weak is not None:
-                console.say(f"preserve: warning: {weak}")
-            for seed in seeds:
-                try:
-                    result = capture(seed, opts["output"], options, observer=console.record)
-                except Interrupted:
-                    raise
-                except PreserveError as exc:
-                    if isinstance(exc, BadInput):
-                        raise
-                    message = str(exc) if seed in str(exc) else f"{seed}: {exc}"
-                    console.error(message)
-                    failures.append(SeedFailure(seed, str(exc), exc.exit_code))
-                    continue
-                results.append(result)
-                console.say(summary_text(result))
-                if not opts["as_json"]:
-                    click.echo(str(result.bag_path))
+            try:
+                capture_each(seeds)
+            except Interrupted as exc:
+                # The report lists every seed: the one cut short, and those never started.
+                unfinished = seeds[len(outcomes) :]
+                if attempting and unfinished:
+                    outcomes.append(SeedFailure(unfinished.pop(0), str(exc), exc.exit_code))
+                outcomes.extend(
+                    SeedFailure(seed, f"not attempted: {exc}", exc.exit_code, attempted=False)
+                    for seed in unfinished
+                )
+                raise
+        failures = [o for o in outcomes if isinstance(o, SeedFailure)]
         if failures:
-            return 5 if results else failures[0].exit_code
+            return 5 if len(failures) < len(outcomes) else failures[0].exit_code
         return 0
 
     exit_code = console.run(capture_all)
     if opts["as_json"]:
-        click.echo(json.dumps(run_document(results, failures, exit_code), ensure_ascii=False))
+        click.echo(json.dumps(run_document(outcomes, exit_code), ensure_ascii=False))
     return exit_code

@@ -94,26 +94,38 @@ def result_dict(result: CaptureResult) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class SeedFailure:
-    """A seed whose capture did not produce a bag, with the reason and exit code."""
+    """A seed whose capture did not produce a bag, with the reason and exit code.
+
+    `attempted` is False for a seed never started (the run was interrupted before it).
+    """
 
     seed: str
     message: str
     exit_code: int
+    attempted: bool = True
 
 
-def run_document(
-    results: Sequence[CaptureResult], failures: Sequence[SeedFailure], exit_code: int
-) -> dict[str, Any]:
-    """Return the JSON document `capture --json` prints for the whole run."""
-    captures = [result_dict(r) for r in results]
-    captures += [
-        {"seed": f.seed, "ok": False, "error": f.message, "exit_code": f.exit_code}
-        for f in failures
-    ]
+def failure_dict(failure: SeedFailure) -> dict[str, Any]:
+    """Return a seed without a bag as the run's JSON document lists it."""
+    document: dict[str, Any] = {
+        "seed": failure.seed,
+        "ok": False,
+        "error": failure.message,
+        "exit_code": failure.exit_code,
+    }
+    if not failure.attempted:
+        document["attempted"] = False
+    return document
+
+
+def run_document(outcomes: Sequence[CaptureResult | SeedFailure], exit_code: int) -> dict[str, Any]:
+    """Return the JSON document `capture --json` prints: one entry per seed, in order."""
     return {
         "software": f"preserve/{__version__}",
         "exit_code": exit_code,
-        "captures": captures,
+        "captures": [
+            failure_dict(o) if isinstance(o, SeedFailure) else result_dict(o) for o in outcomes
+        ],
     }
 
 

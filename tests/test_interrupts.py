@@ -8,20 +8,23 @@ waits there, so the signal lands exactly in that phase, never by sleeping and ho
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import bagit
+import jsonschema
 import pytest
 
 from preserve.pausepoint import ENVIRONMENT
 
-from .conftest import ROOT
+from .conftest import ROOT, Server
 from .hostile_server import HostileServer
 
 PAGE = '<html><title>interrupt me</title><img src="/ok.gif"></html>'
@@ -201,3 +204,68 @@ def test_a_full_disk_exits_4_with_no_bag(server: HostileServer, tmp_path: Path, 
     assert line.endswith("cannot write to staging: File too large")
     assert out == b""
     assert list(output.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "name"), [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")]
+)
+def test_an_interrupted_run_reports_every_seed(
+    http: Server, tmp_path: Path, signum: int, code: int, name: str
+) -> None:
+    def slow(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", "image/gif")
+        request.send_header("Content-Length", "100000")
+        request.end_headers()
+        request.wfile.write(b"GIF89a")
+        request.wfile.flush()
+        time.sleep(20)
+
+    http.route("/one", body=b"<title>one</title>", headers={"Content-Type": "text/html"})
+    http.route("/two", body=b'<img src="/slow.gif">', headers={"Content-Type": "text/html"})
+    http.routes["/slow.gif"] = slow
+    seeds = [http.url("/one"), http.url("/two"), http.url("/three"), http.url("/four")]
+    output = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "preserve", "capture", *seeds, "-o", str(output), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not any(path == "/slow.gif" for path, _ in http.requests):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the run never asked for the slow requisite"
+            time.sleep(0.02)
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == code, err
+    document = json.loads(out)
+    schema = json.loads((ROOT / "schemas" / "capture-report.schema.json").read_text("utf-8"))
+    jsonschema.validate(document, schema)
+    assert document["exit_code"] == code
+    one, two, three, four = document["captures"]
+    assert [c["seed"] for c in document["captures"]] == seeds
+    assert one["ok"] is True
+    assert Path(one["bag"]).parent == output
+    assert two == {
+        "seed": seeds[1],
+        "ok": False,
+        "error": f"interrupted by {name}",
+        "exit_code": code,
+    }
+    for never in (three, four):
+        assert never == {
+            "seed": never["seed"],
+            "ok": False,
+            "error": f"not attempted: interrupted by {name}",
+            "exit_code": code,
+            "attempted": False,
+        }
+    assert not any(path in ("/three", "/four") for path, _ in http.requests)
+    assert [p.name for p in output.iterdir()] == [Path(one["bag"]).name]
