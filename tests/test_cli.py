@@ -204,6 +204,18 @@ def test_two_urls_one_failing_exit_5_with_one_bag(site: Server, tmp_path: Path) 
     assert document["captures"][1]["exit_code"] == 3
 
 
+def test_json_report_keeps_the_order_of_the_seeds(site: Server, tmp_path: Path) -> None:
+    seeds = [site.url("/nowhere.html"), site.url("/"), site.url("/gone.html")]
+    result = run("-q", "capture", *seeds, "-o", str(tmp_path), "--json")
+    assert result.exit_code == 5
+    captures = json.loads(result.stdout)["captures"]
+    assert [(c["seed"], c["ok"]) for c in captures] == [
+        (seeds[0], False),
+        (seeds[1], True),
+        (seeds[2], False),
+    ]
+
+
 def test_input_file_and_stdin(site: Server, tmp_path: Path) -> None:
     listing = tmp_path / "urls.txt"
     listing.write_text(
