@@ -17,6 +17,7 @@ import urllib3
 from preserve.codings import DecodeError, Identity, Truncated, decoder_for
 from preserve.digests import Digests
 from preserve.fetch.session import describe
+from preserve.fields import decimal
 from preserve.models import Body, Exchange, Received
 from preserve.pausepoint import pause_point
 
@@ -115,8 +116,8 @@ def stream_body(
     undecodable; with `keep` the failure carries what was received, marked truncated. Bodies
     sharing `gate` take turns at being hashed on threads of their own.
     """
-    length = response.headers.get("Content-Length", "").strip()
-    if length.isdigit() and int(length) > max_size:
+    length = decimal(response.headers.get("Content-Length"))
+    if length is not None and length > max_size:
         failure = Failure(f"Content-Length {length} exceeds --max-size {max_size}")
         if keep:
             empty = hashlib.sha256().hexdigest()

@@ -19,6 +19,7 @@ import urllib3
 from preserve import netsafety
 from preserve.fetch.body import Cancelled, Failure, keep_small_body, response_head, stream_body
 from preserve.fetch.session import HEADERS_TOO_LARGE, describe, make_session
+from preserve.fields import decimal, location_reference
 from preserve.models import CaptureOptions, Exchange, FetchResult
 from preserve.netsafety import AddressGuard, Network, PrivateAddress
 from preserve.pausepoint import pause_point
@@ -35,12 +36,12 @@ def retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if value is None:
         return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), RETRY_AFTER_CAP)
+    seconds = decimal(value)
+    if seconds is not None:
+        return min(float(seconds), RETRY_AFTER_CAP)
     try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -178,7 +179,7 @@ class Fetcher:
                 if exchange.status in REDIRECT_STATUSES and location is not None:
                     exchanges[-1] = self._keep_small_body(response, exchange)
                     response.close()
-                    target = resolve(location, current)
+                    target = resolve(location_reference(location), current)
                     if target is None or urlsplit(target).scheme not in WEB_SCHEMES:
                         reason = f"redirect to an unsupported URL: {location[:200]}"
                         return result(current, error=reason)

@@ -8,7 +8,7 @@ import os
 import re
 import socket
 import warnings
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -93,6 +93,14 @@ class _Session(requests.Session):
         super().__init__()
         self._ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
         self._host_proxies: dict[str, dict[str, str]] = {}
+
+    def resolve_redirects(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """Return no redirect: the Fetcher follows redirects itself, hop by hop.
+
+        requests would otherwise parse the `Location` of every redirect even with redirects
+        off, and raise on a value it cannot read (a malformed IPv6 host, bytes not UTF-8).
+        """
+        return iter(())
 
     def merge_environment_settings(
         self,
