@@ -91,8 +91,8 @@ def validate_command(
     """Check each BAG (a folder, or a .zip, .tar, .tar.gz or .tgz file).
 
     Lists every problem on stderr and one verdict per bag on stdout. Exit codes: 0 every bag
-    valid (warnings allowed), 1 a bag is invalid or fails the profile, 2 bad usage or a bag
-    that cannot be read, 70 internal error.
+    valid (warnings allowed), 1 a bag is invalid or fails the profile, 2 bad usage, a folder
+    with nothing of a bag, or a bag that cannot be read, 70 internal error.
     """
     console = console or Console()
     if fast and completeness_only:
@@ -118,7 +118,7 @@ def validate_command(
             except PreserveError as exc:
                 console.error(str(exc))
                 if not as_json:
-                    click.echo(f"{bag}: unreadable")
+                    click.echo(f"{bag}: not checked")
                 entries.append(_unreadable(bag, str(exc), exc.exit_code))
                 exit_code = max(exit_code, exc.exit_code)
                 continue

@@ -21,6 +21,7 @@ from pathlib import Path
 from preserve._version import __version__
 from preserve.bag.archive import open_archive
 from preserve.bag.reader import parse_fields
+from preserve.bag.validate import looks_like_a_bag, refuse_non_bag
 from preserve.errors import BadInput, InvalidBag, PackagingFailed
 
 WACZ_VERSION = "1.1.1"
@@ -48,14 +49,26 @@ class _Entry:
 
 @contextmanager
 def _bag_folder(bag: Path) -> Iterator[Path]:
-    """Yield the bag as a folder, extracting a serialised bag into a temporary one."""
+    """Yield the bag as a folder, extracting a serialised bag into a temporary one.
+
+    Raises BadInput if `bag` is a folder or archive with nothing of a bag (as validate does).
+    """
     if bag.is_dir():
+        try:
+            refuse_non_bag(bag, command="export")
+        except OSError as exc:
+            raise BadInput(f"cannot read {bag}: {exc.strerror or exc}") from exc
         yield bag
         return
     with (
         tempfile.TemporaryDirectory(prefix="preserve-export-") as scratch,
         open_archive(bag) as archive,
     ):
+        if not archive.problems and not looks_like_a_bag(archive.members):
+            raise BadInput(
+                f"{bag} is not a bag: its folder {archive.top} has no bagit.txt, no data/"
+                " and no manifest"
+            )
         yield archive.extract(Path(scratch))
 
 
@@ -197,8 +210,8 @@ def export_wacz(bag: Path, target: Path) -> WaczSummary:
 
     The WARCs are stored uncompressed in the zip, as replay tools need for random access;
     each is checked against the bag's sha256 manifest while it is copied. Raises BadInput
-    when the bag has no WARC (captured with `--payload files`) or cannot be read,
-    InvalidBag when a WARC does not match the manifest, PackagingFailed when `target`
+    when `bag` is not a bag, has no WARC (captured with `--payload files`) or cannot be
+    read, InvalidBag when a WARC does not match the manifest, PackagingFailed when `target`
     exists or cannot be written (nothing is left behind).
     """
     if target.exists():
@@ -220,3 +233,4 @@ def export_wacz(bag: Path, target: Path) -> WaczSummary:
         finally:
             partial.unlink(missing_ok=True)
     return WaczSummary(target, summary.sha256, summary.warcs, summary.pages)
+

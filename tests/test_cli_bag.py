@@ -226,6 +226,60 @@ def test_exit_2_usage_or_unreadable(tmp_path: Path, args: list[str], message: st
     assert "Traceback" not in result.stderr
 
 
+def test_exit_2_for_a_folder_with_nothing_of_a_bag(tmp_path: Path) -> None:
+    # As `info` does: bad input, one line, not an invalid bag.
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("hello")
+    for command in ("validate", "info"):
+        result = run(command, folder)
+        assert result.exit_code == 2, command
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("preserve: error: "), command
+    result = run("validate", folder)
+    assert result.stderr == (
+        f"preserve: error: {folder} is not a bag: it has no bagit.txt, no data/ and no manifest\n"
+    )
+    assert result.stdout == f"{folder}: not checked\n"
+    entry = document(run("validate", "--json", folder))["bags"][0]
+    assert (entry["exit_code"], entry["valid"]) == (2, False)
+    assert entry["error"] == f"{folder} is not a bag: it has no bagit.txt, no data/ and no manifest"
+
+
+def test_exit_1_for_a_bag_without_bagit_txt(tmp_path: Path) -> None:
+    bag = build_bag(tmp_path / "bag")
+    (bag / "bagit.txt").unlink()
+    result = run("validate", bag)
+    assert result.exit_code == 1
+    assert result.stdout == f"{bag}: invalid (1 problem)\n"
+    assert result.stderr == (
+        f"preserve: error: {bag}: not-a-bag: bagit.txt: no bagit.txt, which every bag must have"
+        " (RFC 8493 §2.1.1)\n"
+    )
+
+
+@needs_suite
+def test_the_suite_s_bag_without_bagit_txt_stays_invalid() -> None:
+    result = run("validate", SUITE / "v0.97" / "invalid" / "missing-bagit.txt")
+    assert result.exit_code == 1
+    assert "not-a-bag: bagit.txt" in result.stderr
+
+
+def test_a_folder_of_bags_says_so_with_the_command(tmp_path: Path) -> None:
+    bags = tmp_path / "bags"
+    for name in ("a", "b", "c"):
+        build_bag(bags / name)
+    result = run("validate", bags)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"preserve: error: {bags} is not a bag: it has no bagit.txt, no data/ and no manifest"
+        f" (it holds 3 bags: preserve validate {bags}/*)\n"
+    )
+    every = run("validate", *sorted(bags.iterdir()))
+    assert every.exit_code == 0
+    assert every.stdout.count(": valid\n") == 3
+
+
 def test_several_bags_exit_with_the_worst(tmp_path: Path) -> None:
     good = build_bag(tmp_path / "good")
     bad = build_bag(tmp_path / "bad")

@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import unicodedata
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pytest
 
 from preserve.bag import PayloadWriter
 from preserve.bag.profile import OWN_PROFILE_IDENTIFIER
+from preserve.bag.serialize import serialize_bag
 from preserve.bag.validate import ValidationReport, validate
 from preserve.errors import BadInput
 
@@ -614,9 +616,68 @@ def test_no_manifest_and_no_data(tmp_path: Path) -> None:
     assert found(validate(bag)) == [("missing", "data/"), ("no-manifest", None)]
 
 
-def test_a_folder_that_is_not_a_bag(tmp_path: Path) -> None:
-    (tmp_path / "notes.txt").write_text("hello")
-    assert found(validate(tmp_path)) == [("not-a-bag", "bagit.txt")]
+def test_a_folder_with_nothing_of_a_bag_is_bad_input(tmp_path: Path) -> None:
+    # Neither bagit.txt, bag-info.txt, fetch.txt, data/ nor a manifest: not a bag at all.
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("hello")
+    (folder / "pictures").mkdir()
+    with pytest.raises(BadInput, match=r"is not a bag: it has no bagit\.txt") as refused:
+        validate(folder)
+    assert refused.value.hint is None
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BadInput, match="is not a bag"):
+        validate(tmp_path / "empty")
+
+
+@pytest.mark.parametrize(
+    "part", ["data/", "manifest-md5.txt", "tagmanifest-sha256.txt", "bag-info.txt"]
+)
+def test_a_folder_with_part_of_a_bag_but_no_bagit_txt_is_invalid(tmp_path: Path, part: str) -> None:
+    folder = tmp_path / "bag"
+    (folder / part).parent.mkdir(parents=True, exist_ok=True)
+    if part.endswith("/"):
+        (folder / part).mkdir()
+    else:
+        (folder / part).write_text("")
+    report = validate(folder)
+    assert not report.valid
+    assert found(report) == [("not-a-bag", "bagit.txt")]
+    assert "no bagit.txt, which every bag must have" in report.problems[0].message
+
+
+def test_a_bag_that_lost_its_bagit_txt_is_invalid(tmp_path: Path) -> None:
+    bag = build_bag(tmp_path / "bag")
+    (bag / "bagit.txt").unlink()
+    assert found(validate(bag)) == [("not-a-bag", "bagit.txt")]
+    archive = serialize_bag(build_bag(tmp_path / "zipped"), "zip").path
+    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(tmp_path / "lost.zip", "w") as copy:
+        for item in source.infolist():
+            if not item.filename.endswith("/bagit.txt"):
+                copy.writestr(item, source.read(item))
+    assert ("not-a-bag", "bagit.txt") in found(validate(tmp_path / "lost.zip"))
+
+
+def test_an_archive_of_a_folder_that_is_no_bag_is_bad_input(tmp_path: Path) -> None:
+    with zipfile.ZipFile(tmp_path / "photos.zip", "w") as archive:
+        archive.mkdir("photos")
+        picture = zipfile.ZipInfo("photos/cat.jpg")
+        picture.external_attr = 0o100644 << 16
+        archive.writestr(picture, b"meow")
+    with pytest.raises(BadInput, match=r"photos\.zip is not a bag: its folder photos has no"):
+        validate(tmp_path / "photos.zip")
+
+
+def test_a_folder_of_bags_says_how_to_validate_them(tmp_path: Path) -> None:
+    folder = tmp_path / "my bags"
+    build_bag(folder / "one")
+    serialize_bag(build_bag(tmp_path / "two"), "tar.gz", output=folder)
+    (folder / "not-a-bag").mkdir()
+    (folder / "README").write_text("two bags")
+    with pytest.raises(BadInput) as refused:
+        validate(folder)
+    assert refused.value.hint == f"it holds 2 bags: preserve validate '{folder}'/*"
+    assert str(refused.value).startswith(f"{folder} is not a bag: ")
 
 
 def test_unusable_input_and_options(tmp_path: Path) -> None:

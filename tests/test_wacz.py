@@ -16,6 +16,7 @@ from preserve.cli import main
 from preserve.wacz import export_wacz
 
 from .conftest import Server
+from .test_validate import build_bag
 from .warc_reading import log_entries, warc_of
 
 
@@ -127,4 +128,23 @@ def test_a_warc_that_differs_from_the_manifest_is_refused(bag: Path, tmp_path: P
     result = CliRunner().invoke(main, ["export", str(bag), "--wacz", str(tmp_path / "x.wacz")])
     assert result.exit_code == 1
     assert "does not match" in result.stderr
+    assert not (tmp_path / "x.wacz").exists()
+
+
+def test_a_folder_that_is_no_bag_is_refused_as_validate_refuses_it(tmp_path: Path) -> None:
+    runner = CliRunner()
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "notes.txt").write_text("hello")
+    result = runner.invoke(main, ["export", str(notes), "--wacz", str(tmp_path / "x.wacz")])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"preserve: error: {notes} is not a bag: it has no bagit.txt, no data/ and no manifest\n"
+    )
+    bags = tmp_path / "bags"
+    build_bag(bags / "one")
+    build_bag(bags / "two")
+    result = runner.invoke(main, ["export", str(bags), "--wacz", str(tmp_path / "x.wacz")])
+    assert result.exit_code == 2
+    assert "(it holds 2 bags: export them one at a time)" in result.stderr
     assert not (tmp_path / "x.wacz").exists()

@@ -6,6 +6,7 @@ Not bagit-python's: it reports only the first problem, accepts whitespace before
 
 from __future__ import annotations
 
+import shlex
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
@@ -36,6 +37,12 @@ from preserve.bag.reader import (
 from preserve.errors import BadInput
 
 Mode = Literal["full", "fast", "completeness"]
+
+BAG_PARTS = frozenset({"bagit.txt", "bag-info.txt", "fetch.txt", "data"})
+"""Top-level names that only a bag has; with a manifest, what makes a folder look like one."""
+
+SERIALISED_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
+"""How the names of serialised bags end, as `capture --serialize` writes them."""
 
 SYSTEM_FILES = frozenset({".ds_store", "thumbs.db", "desktop.ini", ".localized", "icon\r"})
 """File names (lower case) an operating system leaves behind, warned about in a payload."""
@@ -110,12 +117,18 @@ def validate(
     path = Path(path)
     if path.is_dir():
         try:
+            refuse_non_bag(path, command="validate")
             return _validate_folder(path, path, mode, processes, profile, None, ())
         except OSError as exc:
             raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from exc
     if not path.exists():
         raise BadInput(f"{path}: no such file or folder")
     with open_archive(path) as archive:
+        if not archive.problems and not looks_like_a_bag(archive.members):
+            raise BadInput(
+                f"{path} is not a bag: its folder {archive.top} has no bagit.txt, no data/"
+                " and no manifest"
+            )
         if archive.problems:
             return ValidationReport(
                 path,
@@ -130,6 +143,48 @@ def validate(
             return _validate_folder(
                 root, path, mode, processes, profile, archive.format, archive.warnings
             )
+
+
+def looks_like_a_bag(relpaths: Iterable[str]) -> bool:
+    """Return True if any of a folder's paths is part of a bag: bagit.txt, data/, a manifest…
+
+    A folder with none of them is no bag at all (bad input); one with some of them but no
+    bagit.txt is a broken bag (invalid), as the conformance suite's missing-bagit.txt is.
+    """
+    for relpath in relpaths:
+        top = relpath.split("/", 1)[0]
+        if top in BAG_PARTS or MANIFEST_NAME.fullmatch(top):
+            return True
+    return False
+
+
+def refuse_non_bag(folder: Path, *, command: str) -> None:
+    """Raise BadInput if `folder` has nothing of a bag, hinting at the bags it holds, if any.
+
+    `command` (validate, export) is the command the hint suggests. Raises OSError if the
+    folder cannot be listed.
+    """
+    children = list(folder.iterdir())
+    if looks_like_a_bag(child.name for child in children):
+        return
+    message = f"{folder} is not a bag: it has no bagit.txt, no data/ and no manifest"
+    bags = sum(1 for child in children if _is_bag(child))
+    if not bags:
+        raise BadInput(message)
+    held = f"it holds {bags} bag" + ("" if bags == 1 else "s")
+    if command == "validate":
+        raise BadInput(message, hint=f"{held}: preserve validate {shlex.quote(str(folder))}/*")
+    raise BadInput(message, hint=f"{held}: {command} them one at a time")
+
+
+def _is_bag(path: Path) -> bool:
+    """Return True for a bag folder (one with bagit.txt) or a file named as a serialised bag."""
+    try:
+        if path.is_dir():
+            return (path / "bagit.txt").is_file()
+        return path.is_file() and path.name.lower().endswith(SERIALISED_SUFFIXES)
+    except OSError:
+        return False
 
 
 @dataclass(slots=True)
@@ -171,7 +226,7 @@ def _validate_folder(
     """Validate the bag folder `root`; the report names it `shown_as`."""
     inventory = take_inventory(root)
     if "bagit.txt" not in inventory.files:
-        message = "no bagit.txt: this folder is not a bag (RFC 8493 §2.1.1)"
+        message = "no bagit.txt, which every bag must have (RFC 8493 §2.1.1)"
         found = (*inventory.problems, Problem("not-a-bag", "bagit.txt", message))
         return ValidationReport(shown_as, mode, found, tuple(archive_warnings))
     declaration, problems = read_declaration((root / "bagit.txt").read_bytes())
