@@ -28,9 +28,10 @@ from preserve.cli import Console, _option
 def export_command(console: Console | None, /, bag: str, wacz: Path) -> None:
     """Export BAG (a folder or a .zip/.tar/.tar.gz file) as a WACZ for replay.
 
-    The bag must hold a WARC (a capture without --payload files). Exit codes: 0 written,
-    1 the bag's WARC does not match its manifest, 2 not a bag with a WARC or cannot be
-    read, 4 FILE exists or cannot be written, 70 internal error.
+    The bag must hold a WARC under data/warc/, as a capture without --payload files
+    does. Exit codes: 0 written, 1 the bag's WARC does not match its manifest, 2 not a
+    bag, no WARC under data/warc/, or cannot be read, 4 FILE exists or cannot be
+    written, 70 internal error.
     """
     console = console or Console()
 

@@ -210,9 +210,10 @@ def export_wacz(bag: Path, target: Path) -> WaczSummary:
 
     The WARCs are stored uncompressed in the zip, as replay tools need for random access;
     each is checked against the bag's sha256 manifest while it is copied. Raises BadInput
-    when `bag` is not a bag, has no WARC (captured with `--payload files`) or cannot be
-    read, InvalidBag when a WARC does not match the manifest, PackagingFailed when `target`
-    exists or cannot be written (nothing is left behind).
+    when `bag` is not a bag, has no WARC under data/warc/ (made by another tool, or
+    captured with `--payload files`) or cannot be read, InvalidBag when a WARC does not
+    match the manifest, PackagingFailed when `target` exists or cannot be written (nothing
+    is left behind).
     """
     if target.exists():
         raise PackagingFailed(f"{target} already exists")
@@ -221,7 +222,10 @@ def export_wacz(bag: Path, target: Path) -> WaczSummary:
     with _bag_folder(bag) as root:
         warcs = sorted((root / "data" / "warc").glob("*.warc.gz"))
         if not warcs:
-            raise BadInput(f"{bag} holds no WARC", hint="it was captured with --payload files")
+            raise BadInput(
+                f"{bag} holds no WARC under data/warc/",
+                hint="a bag made by another tool, or captured with --payload files",
+            )
         partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
         try:
             summary = _write_wacz(root, partial, warcs)

@@ -8,6 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import bagit
 import pytest
 from click.testing import CliRunner
 
@@ -129,6 +130,22 @@ def test_a_warc_that_differs_from_the_manifest_is_refused(bag: Path, tmp_path: P
     assert result.exit_code == 1
     assert "does not match" in result.stderr
     assert not (tmp_path / "x.wacz").exists()
+
+
+def test_a_bag_made_by_another_tool_is_said_to_have_no_warc(tmp_path: Path) -> None:
+    bag = tmp_path / "other"
+    bag.mkdir()
+    (bag / "report.txt").write_text("not from preserve")
+    bagit.make_bag(str(bag))
+    target = tmp_path / "other.wacz"
+    result = CliRunner().invoke(main, ["export", str(bag), "--wacz", str(target)])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"preserve: error: {bag} holds no WARC under data/warc/ (a bag made by another tool,"
+        " or captured with --payload files)\n"
+    )
+    assert "was captured" not in result.stderr
+    assert not target.exists()
 
 
 def test_a_folder_that_is_no_bag_is_refused_as_validate_refuses_it(tmp_path: Path) -> None:
