@@ -22,16 +22,19 @@ from preserve.cli import Console, _option
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
-    help="Write the bag's WARCs, their index and page list as a WACZ file (never replaced).",
+    help=(
+        "Write the bag's WARCs, their index and page list as a WACZ file (never replaced;"
+        " missing folders are created)."
+    ),
 )
 @click.pass_obj
 def export_command(console: Console | None, /, bag: str, wacz: Path) -> None:
     """Export BAG (a folder or a .zip/.tar/.tar.gz file) as a WACZ for replay.
 
     The bag must hold a WARC under data/warc/, as a capture without --payload files
-    does. Exit codes: 0 written, 1 the bag's WARC does not match its manifest, 2 not a
-    bag, no WARC under data/warc/, or cannot be read, 4 FILE exists or cannot be
-    written, 70 internal error.
+    does. Missing folders above FILE are created. Exit codes: 0 written, 1 the bag's
+    WARC does not match its manifest, 2 not a bag, no WARC under data/warc/, or cannot
+    be read, 4 FILE exists or cannot be written, 70 internal error.
     """
     console = console or Console()
 

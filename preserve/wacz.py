@@ -209,7 +209,8 @@ def export_wacz(bag: Path, target: Path) -> WaczSummary:
     """Write the WACZ of a bag (a folder or a .zip/.tar/.tar.gz file) to `target`; return it.
 
     The WARCs are stored uncompressed in the zip, as replay tools need for random access;
-    each is checked against the bag's sha256 manifest while it is copied. Raises BadInput
+    each is checked against the bag's sha256 manifest while it is copied. Missing folders
+    above `target` are created, as `capture` creates its output folder. Raises BadInput
     when `bag` is not a bag, has no WARC under data/warc/ (made by another tool, or
     captured with `--payload files`) or cannot be read, InvalidBag when a WARC does not
     match the manifest, PackagingFailed when `target` exists or cannot be written (nothing
@@ -226,15 +227,63 @@ def export_wacz(bag: Path, target: Path) -> WaczSummary:
                 f"{bag} holds no WARC under data/warc/",
                 hint="a bag made by another tool, or captured with --payload files",
             )
-        partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+        created = _make_folders(target.parent)
         try:
-            summary = _write_wacz(root, partial, warcs)
-            os.link(partial, target)
-        except FileExistsError as exc:
-            raise PackagingFailed(f"{target} already exists") from exc
-        except OSError as exc:
-            raise PackagingFailed(f"cannot write {target}: {exc.strerror or exc}") from exc
-        finally:
-            partial.unlink(missing_ok=True)
+            summary = _write_in_place(root, target, warcs)
+        except BaseException:
+            _remove_folders(created)
+            raise
     return WaczSummary(target, summary.sha256, summary.warcs, summary.pages)
 
+
+def _write_in_place(root: Path, target: Path, warcs: list[Path]) -> WaczSummary:
+    """Write the WACZ beside `target` under a temporary name, then link it to `target`.
+
+    The link fails if `target` appeared meanwhile: an existing file is never replaced.
+    """
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        summary = _write_wacz(root, partial, warcs)
+        os.link(partial, target)
+    except FileExistsError as exc:
+        raise PackagingFailed(f"{target} already exists") from exc
+    except OSError as exc:
+        raise PackagingFailed(f"cannot write {target}: {exc.strerror or exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    return summary
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create `folder` and any missing parents; return those created, deepest last.
+
+    Raises PackagingFailed if one cannot be made (a file in the way, no permission).
+    """
+    missing: list[Path] = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    if not folder.is_dir():
+        raise PackagingFailed(f"cannot write into {folder}: it is not a folder")
+    created: list[Path] = []
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            _remove_folders(created)
+            raise PackagingFailed(
+                f"cannot create the folder {path}: {exc.strerror or exc}"
+            ) from exc
+        created.append(path)
+    return created
+
+
+def _remove_folders(created: list[Path]) -> None:
+    """Remove folders this export created, deepest first, if they are still empty."""
+    for path in reversed(created):
+        try:
+            path.rmdir()
+        except OSError:
+            return

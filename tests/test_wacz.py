@@ -165,3 +165,45 @@ def test_a_folder_that_is_no_bag_is_refused_as_validate_refuses_it(tmp_path: Pat
     assert result.exit_code == 2
     assert "(it holds 2 bags: export them one at a time)" in result.stderr
     assert not (tmp_path / "x.wacz").exists()
+
+
+def test_missing_folders_above_the_wacz_are_created(bag: Path, tmp_path: Path) -> None:
+    target = tmp_path / "exports" / "2024" / "capture.wacz"
+    result = CliRunner().invoke(main, ["export", str(bag), "--wacz", str(target)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(target)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["capture.wacz"]
+    passed, printed = wacz_validate(target)
+    assert passed, printed
+    again = CliRunner().invoke(main, ["export", str(bag), "--wacz", str(target)])
+    assert again.exit_code == 4
+    assert "already exists" in again.stderr
+
+
+def test_a_failed_export_leaves_no_folder_it_made(bag: Path, tmp_path: Path) -> None:
+    warc = warc_of(bag)
+    data = bytearray(warc.read_bytes())
+    data[-1] ^= 0xFF
+    warc.write_bytes(bytes(data))
+    target = tmp_path / "exports" / "2024" / "capture.wacz"
+    result = CliRunner().invoke(main, ["export", str(bag), "--wacz", str(target)])
+    assert result.exit_code == 1
+    assert not (tmp_path / "exports").exists()
+
+
+def test_a_file_in_the_way_of_the_folder_is_exit_4(bag: Path, tmp_path: Path) -> None:
+    (tmp_path / "exports").write_text("a file, not a folder")
+    target = tmp_path / "exports" / "capture.wacz"
+    result = CliRunner().invoke(main, ["export", str(bag), "--wacz", str(target)])
+    assert result.exit_code == 4
+    assert result.stderr == (
+        f"preserve: error: cannot write into {tmp_path / 'exports'}: it is not a folder\n"
+    )
+    assert (tmp_path / "exports").read_text() == "a file, not a folder"
+    deeper = tmp_path / "exports" / "2024" / "capture.wacz"
+    result = CliRunner().invoke(main, ["export", str(bag), "--wacz", str(deeper)])
+    assert result.exit_code == 4
+    assert result.stderr == (
+        f"preserve: error: cannot write into {tmp_path / 'exports'}: it is not a folder\n"
+    )
+    assert list(tmp_path.glob("**/.*partial*")) == []
