@@ -29,13 +29,27 @@ _MODE_NOTE = {
 
 
 def _report_lines(console: Console, name: str, report: ValidationReport) -> None:
-    """Print a report's problems (always) and warnings (unless --quiet) on stderr."""
+    """Print a report's problems (always) and warnings (unless --quiet) on stderr.
+
+    Each problem is one line, `BAG: KIND: PATH: message`, except the profile's: a line
+    naming the profile once, then each of its problems on an indented line.
+    """
+    from preserve.bag.profile import listing
+
     for problem in report.problems:
-        where = f"{problem.path}: " if problem.path else ""
-        console.error(f"{name}: {problem.kind}: {where}{problem.message}")
+        if problem.kind != "profile":
+            where = f"{problem.path}: " if problem.path else ""
+            console.error(f"{name}: {problem.kind}: {where}{problem.message}")
+    broken = [p.message for p in report.problems if p.kind == "profile"]
+    if broken:
+        console.error(listing(f"{name}: does not meet the profile {report.profile}", broken))
     for warning in report.warnings:
-        where = f"{warning.path}: " if warning.path else ""
-        console.say(f"preserve: warning: {name}: {warning.kind}: {where}{warning.message}")
+        if warning.kind != "profile":
+            where = f"{warning.path}: " if warning.path else ""
+            console.say(f"preserve: warning: {name}: {warning.kind}: {where}{warning.message}")
+    said = [w.message for w in report.warnings if w.kind == "profile"]
+    if said:
+        console.say(listing(f"preserve: warning: {name}: about the profile {report.profile}", said))
 
 
 def _count(n: int, noun: str) -> str:

@@ -205,6 +205,48 @@ def test_exit_1_fails_the_profile(tmp_path: Path) -> None:
     assert from_env.exit_code == 1
 
 
+def test_profile_problems_name_the_profile_once_then_one_per_line(tmp_path: Path) -> None:
+    fields = [(k, v) for k, v in default_fields() if k != "External-Identifier"]
+    bag = build_bag(tmp_path / "bag", fields=fields, algorithms=("sha512",))
+    (bag / "bagit.txt").write_bytes(b"BagIt-Version : 1.0\nTag-File-Character-Encoding: UTF-8\n")
+    retag(bag)
+    result = run("validate", "--profile", OWN_PROFILE, bag)
+    assert result.exit_code == 1
+    assert result.stdout == f"{bag}: invalid (4 problems; profile {OWN_PROFILE_IDENTIFIER})\n"
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"preserve: error: {bag}: bad-declaration: bagit.txt: line 1 ")
+    assert lines[1:] == [
+        f"preserve: error: {bag}: does not meet the profile {OWN_PROFILE_IDENTIFIER}:",
+        "  bag-info.txt lacks External-Identifier, which the profile requires",
+        "  the profile requires manifest-sha256.txt; the bag has none",
+        "  the profile requires tagmanifest-sha256.txt; the bag has none",
+    ]
+    assert "profile: profile" not in result.stderr
+    assert result.stderr.count(OWN_PROFILE_IDENTIFIER) == 1
+    entry = document(run("validate", "--json", "--profile", OWN_PROFILE, bag))["bags"][0]
+    assert entry["profile"] == OWN_PROFILE_IDENTIFIER
+    profile_messages = [p["message"] for p in entry["problems"] if p["kind"] == "profile"]
+    assert profile_messages == [line.strip() for line in lines[2:]]
+
+
+def test_profile_warnings_name_the_profile_once(tmp_path: Path) -> None:
+    profile = json.loads(OWN_PROFILE.read_text())
+    profile["Bag-Info"]["Contact-Email"] = {"recommended": True}
+    profile["Other-Info"] = []
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps(profile))
+    bag = build_bag(tmp_path / "bag")
+    result = run("validate", "--profile", path, bag)
+    assert result.exit_code == 0
+    assert result.stdout == f"{bag}: valid (profile {OWN_PROFILE_IDENTIFIER}; 2 warnings)\n"
+    assert result.stderr.splitlines() == [
+        f"preserve: warning: {bag}: about the profile {OWN_PROFILE_IDENTIFIER}:",
+        "  bag-info.txt lacks Contact-Email, which the profile recommends",
+        "  the profile's Other-Info is not a 1.4.0 rule; not checked",
+    ]
+    assert run("-q", "validate", "--profile", path, bag).stderr == ""
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from preserve.bag.conformance import CAPTURE_PAYLOAD_PATHS, check_capture_options
+from preserve.bag.conformance import (
+    CAPTURE_PAYLOAD_PATHS,
+    accepted_serializations,
+    check_capture_options,
+    require_capture_options,
+)
 from preserve.bag.inspect import inspect_bag
 from preserve.bag.profile import OWN_PROFILE_IDENTIFIER, Profile, load_profile, parse_profile
 from preserve.bag.serialize import serialize_bag
@@ -111,9 +117,9 @@ def test_a_bag_lacking_a_required_tag_fails_naming_it(tmp_path: Path) -> None:
     bag = build_bag(tmp_path / "bag", fields=with_fields("External-Identifier"))
     report = validate(bag, profile=OWN)
     assert found(report) == [("profile", None)]
+    assert report.profile == OWN_PROFILE_IDENTIFIER
     assert messages(report) == [
-        f"profile {OWN_PROFILE_IDENTIFIER}: bag-info.txt lacks External-Identifier,"
-        " which the profile requires"
+        "bag-info.txt lacks External-Identifier, which the profile requires"
     ]
     assert validate(bag).valid
 
@@ -127,7 +133,7 @@ def test_our_profile_refuses_what_we_do_not_write(tmp_path: Path) -> None:
         tag_files={"notes/readme.txt": b"hello"},
     )
     (bag / "fetch.txt").write_text("https://example.org/x - data/elsewhere/x.txt\n")
-    assert sorted(m.split(": ", 1)[1] for m in messages(validate(bag, profile=OWN))) == [
+    assert sorted(messages(validate(bag, profile=OWN))) == [
         "bag-info.txt repeats Bagging-Date, which must appear once",
         "payload file data/elsewhere/x.txt is not allowed by Payload-Files-Allowed",
         "tag file notes/readme.txt is not allowed by Tag-Files-Allowed",
@@ -144,10 +150,10 @@ def test_capture_options_against_our_profile() -> None:
     assert check_capture_options(profile, ("sha512", "sha256"), CAPTURE_LABELS, None) == []
     assert check_capture_options(profile, ("sha512", "sha256", "md5"), CAPTURE_LABELS, "zip") == []
     assert check_capture_options(profile, ("md5",), CAPTURE_LABELS, None) == [
-        "the profile requires a sha512 manifest: add --checksum sha512",
-        "the profile requires a sha256 manifest: add --checksum sha256",
-        "the profile requires a sha512 tag manifest: add --checksum sha512",
-        "the profile requires a sha256 tag manifest: add --checksum sha256",
+        "the profile requires manifest-sha512.txt and tagmanifest-sha512.txt:"
+        " add --checksum sha512",
+        "the profile requires manifest-sha256.txt and tagmanifest-sha256.txt:"
+        " add --checksum sha256",
     ]
 
 
@@ -163,7 +169,7 @@ def test_btr_bag_conforms_with_recommendations_as_warnings(tmp_path: Path) -> No
     bag = build_bag(tmp_path / "bag", fields=btr_fields(), tag_files={"metadata/dc.xml": b"<x/>"})
     report = validate(bag, profile=BTR)
     assert report.valid, messages(report)
-    assert sorted(w.message.split(": ", 1)[1] for w in report.warnings) == [
+    assert sorted(w.message for w in report.warnings) == [
         "bag-info.txt lacks Bag-Count, which the profile recommends",
         "bag-info.txt lacks Bag-Group-Identifier, which the profile recommends",
         "bag-info.txt lacks Bag-Producing-Organization, which the profile recommends",
@@ -180,14 +186,14 @@ def test_btr_required_tags(tmp_path: Path, label: str) -> None:
         (bag / "bag-info.txt").write_text("".join(i for i in info if not i.startswith(label)))
         retag(bag)
     assert messages(validate(bag, profile=BTR)) == [
-        f"profile {BTR_ID}: bag-info.txt lacks {label}, which the profile requires"
+        f"bag-info.txt lacks {label}, which the profile requires"
     ]
 
 
 def test_btr_manifests_allowed_and_no_fetch(tmp_path: Path) -> None:
     bag = build_bag(tmp_path / "bag", algorithms=("sha384", "sha256"), fields=btr_fields())
     (bag / "fetch.txt").write_text("")
-    assert [m.split(": ", 1)[1] for m in messages(validate(bag, profile=BTR))] == [
+    assert messages(validate(bag, profile=BTR)) == [
         "manifest-sha384.txt is not allowed by the profile",
         "tagmanifest-sha384.txt is not allowed by the profile",
         "the bag has a fetch.txt, which the profile does not allow",
@@ -197,12 +203,11 @@ def test_btr_manifests_allowed_and_no_fetch(tmp_path: Path) -> None:
 def test_a_bag_declaring_another_profile(tmp_path: Path) -> None:
     bag = build_bag(tmp_path / "bag", fields=default_fields(Source_Organization="City Archive"))
     assert messages(validate(bag, profile=BTR)) == [
-        f"profile {BTR_ID}: bag-info.txt BagIt-Profile-Identifier is not {BTR_ID}"
+        f"bag-info.txt BagIt-Profile-Identifier is not {BTR_ID}"
     ]
     bag2 = build_bag(tmp_path / "bag2", fields=with_fields("BagIt-Profile-Identifier"))
     assert messages(validate(bag2, profile=OWN)) == [
-        f"profile {OWN_PROFILE_IDENTIFIER}: bag-info.txt has no BagIt-Profile-Identifier"
-        " naming the profile"
+        "bag-info.txt has no BagIt-Profile-Identifier naming the profile"
     ]
 
 
@@ -230,8 +235,8 @@ def test_published_bdbag_cannot_be_met_by_a_1_0_bag() -> None:
     profile = load_profile(BDBAG)
     assert check_capture_options(profile, ("md5",), CAPTURE_LABELS, None) == [
         "the profile accepts BagIt 0.97 only; preserve writes BagIt 1.0",
-        "the profile requires a sha256 manifest: add --checksum sha256",
-        "the profile requires a sha256 tag manifest: add --checksum sha256",
+        "the profile requires manifest-sha256.txt and tagmanifest-sha256.txt:"
+        " add --checksum sha256",
         "the profile requires a serialised bag: add --serialize zip, tar or tar.gz",
     ]
 
@@ -241,10 +246,9 @@ def test_bdbag_style_capture_options(tmp_path: Path) -> None:
     assert check_capture_options(profile, ("md5", "sha256"), CAPTURE_LABELS, "zip") == []
     assert check_capture_options(profile, ("md5", "sha256"), CAPTURE_LABELS, "tar.gz") == []
     assert check_capture_options(profile, ("sha512",), CAPTURE_LABELS, None) == [
-        "the profile requires a md5 manifest: add --checksum md5",
-        "the profile requires a sha256 manifest: add --checksum sha256",
-        "the profile requires a md5 tag manifest: add --checksum md5",
-        "the profile requires a sha256 tag manifest: add --checksum sha256",
+        "the profile requires manifest-md5.txt and tagmanifest-md5.txt: add --checksum md5",
+        "the profile requires manifest-sha256.txt and tagmanifest-sha256.txt:"
+        " add --checksum sha256",
         "the profile requires a serialised bag: add --serialize zip, tar or tar.gz",
     ]
 
@@ -256,8 +260,7 @@ def test_a_bdbag_style_bag_conforms_once_serialised(tmp_path: Path, fmt: str) ->
     fields = [*default_fields(), ("BagIt-Profile-Identifier", BDBAG_ID)]
     bag = build_bag(tmp_path / "bag", algorithms=("md5", "sha256"), fields=fields)
     assert messages(validate(bag, profile=profile_path)) == [
-        f"profile {BDBAG_ID}: the profile requires a serialised bag (zip, tar…);"
-        " this one is a folder"
+        "the profile requires a serialised bag (zip, tar…); this one is a folder"
     ]
     assert validate(serialize_bag(bag, fmt).path, profile=profile_path).valid
     assert bagit_valid(bag)
@@ -267,9 +270,8 @@ def test_published_bdbag_rejects_a_1_0_bag(tmp_path: Path) -> None:
     fields = [*default_fields(), ("BagIt-Profile-Identifier", BDBAG_ID)]
     bag = build_bag(tmp_path / "bag", algorithms=("md5", "sha256"), fields=fields)
     report = validate(serialize_bag(bag, "zip").path, profile=BDBAG)
-    assert messages(report) == [
-        f"profile {BDBAG_ID}: BagIt-Version 1.0 is not accepted (only 0.97)"
-    ]
+    assert report.profile == BDBAG_ID
+    assert messages(report) == ["BagIt-Version 1.0 is not accepted (only 0.97)"]
 
 
 # --- each rule ----------------------------------------------------------------------------------
@@ -331,9 +333,7 @@ def custom(tmp_path: Path, **rules: Any) -> Path:
 def test_each_rule(tmp_path: Path, rules: dict[str, Any], expected: str) -> None:
     fields = [*default_fields(Contact_Name="C"), ("Contact-Name", "A")]
     bag = build_bag(tmp_path / "bag", fields=fields, tag_files={"metadata/dc.xml": b"<x/>"})
-    found_messages = [
-        m.split(": ", 1)[1] for m in messages(validate(bag, profile=custom(tmp_path, **rules)))
-    ]
+    found_messages = messages(validate(bag, profile=custom(tmp_path, **rules)))
     assert expected in found_messages
     assert len(found_messages) == 1 or "Payload-Files-Allowed" in expected
 
@@ -344,8 +344,7 @@ def test_data_empty_and_serialisation_forbidden(tmp_path: Path) -> None:
     profile = custom(tmp_path, Serialization="forbidden")
     assert validate(bag, profile=profile).valid
     assert messages(validate(serialize_bag(bag, "tar").path, profile=profile)) == [
-        f"profile {OWN_PROFILE_IDENTIFIER}: the profile forbids serialised bags;"
-        " this one is a tar file"
+        "the profile forbids serialised bags; this one is a tar file"
     ]
 
 
@@ -354,8 +353,7 @@ def test_accept_serialization_by_media_type(tmp_path: Path) -> None:
     profile = custom(tmp_path, Accept_Serialization=["application/zip"])
     assert validate(serialize_bag(bag, "zip").path, profile=profile).valid
     assert messages(validate(serialize_bag(bag, "tar").path, profile=profile)) == [
-        f"profile {OWN_PROFILE_IDENTIFIER}: a tar file is not an accepted serialisation"
-        " (only application/zip)"
+        "a tar file is not an accepted serialisation (only application/zip)"
     ]
 
 
@@ -363,7 +361,7 @@ def test_unknown_keys_are_reported_not_checked(tmp_path: Path) -> None:
     bag = build_bag(tmp_path / "bag")
     report = validate(bag, profile=custom(tmp_path, Other_Info=[{"APTrust-Info": {}}]))
     assert report.valid
-    assert [w.message.split(": ", 1)[1] for w in report.warnings] == [
+    assert [w.message for w in report.warnings] == [
         "the profile's Other-Info is not a 1.4.0 rule; not checked"
     ]
 
@@ -445,7 +443,8 @@ def test_capture_file_rules(tmp_path: Path) -> None:
         )
     )
     assert check_capture_options(profile, ("sha512",), CAPTURE_LABELS, None) == [
-        "the profile requires a blake3 manifest, which preserve cannot write",
+        "the profile requires manifest-blake3.txt, which preserve cannot write"
+        " (its algorithms: sha512, sha256, sha384, sha224, sha1, md5)",
         "the profile requires a fetch.txt, which preserve never writes",
         "the profile requires the tag file metadata/dc.xml, which a capture lacks",
         "payload file data/logs/capture-log.jsonl is not allowed by Payload-Files-Allowed",
@@ -465,3 +464,108 @@ def test_capture_file_rules(tmp_path: Path) -> None:
         == []
     )
     assert "data/web/example.org/index.html" in CAPTURE_PAYLOAD_PATHS
+
+
+# --- how a refusal reads -----------------------------------------------------------------------
+
+
+def test_a_capture_refusal_names_the_profile_then_one_reason_per_line(tmp_path: Path) -> None:
+    profile = load_profile(custom(tmp_path, Manifests_Required=["md5"], Serialization="required"))
+    with pytest.raises(BadInput) as refused:
+        require_capture_options(profile, ("sha512",), CAPTURE_LABELS, None)
+    assert str(refused.value).splitlines() == [
+        f"the options do not meet the profile {OWN_PROFILE_IDENTIFIER}:",
+        "  the profile requires manifest-md5.txt: add --checksum md5",
+        "  the profile requires a serialised bag: add --serialize zip, tar or tar.gz",
+    ]
+    assert refused.value.exit_code == 2
+    require_capture_options(profile, ("sha512", "md5"), CAPTURE_LABELS, "zip")
+
+
+def test_capture_messages_name_manifests_without_a_wrong_article(tmp_path: Path) -> None:
+    profile = load_profile(
+        custom(
+            tmp_path,
+            Manifests_Required=["md5", "sha1", "sha512", "blake2b"],
+            Manifests_Allowed=["md5", "sha1", "sha512", "blake2b"],
+            Tag_Manifests_Allowed=["md5", "sha1", "sha512", "blake2b", "sha224"],
+        )
+    )
+    said = check_capture_options(profile, ("sha256", "sha224"), CAPTURE_LABELS, None)
+    assert said == [
+        "the profile requires manifest-md5.txt: add --checksum md5",
+        "the profile requires manifest-sha1.txt: add --checksum sha1",
+        "the profile requires manifest-sha512.txt: add --checksum sha512",
+        "the profile requires manifest-blake2b.txt, which preserve cannot write"
+        " (its algorithms: sha512, sha256, sha384, sha224, sha1, md5)",
+        "the profile does not allow manifest-sha256.txt and tagmanifest-sha256.txt:"
+        " drop --checksum sha256",
+        "the profile does not allow manifest-sha224.txt: drop --checksum sha224",
+    ]
+    assert not any(re.search(r"\ba (md5|sha)", message) for message in said)
+
+
+@pytest.mark.parametrize(
+    ("accepted", "serialization", "expected"),
+    [
+        (["application/zip"], None, "the profile requires a serialised bag: add --serialize zip"),
+        (
+            ["application/zip"],
+            "tar",
+            "the profile does not accept tar files (only application/zip): use --serialize zip",
+        ),
+        (
+            ["application/x-tar", "application/gzip"],
+            "zip",
+            "the profile does not accept zip files (only application/x-tar, application/gzip):"
+            " use --serialize tar or tar.gz",
+        ),
+        (
+            ["application/x-7z-compressed"],
+            None,
+            "the profile requires a serialised bag as application/x-7z-compressed, none of which"
+            " preserve writes (zip, tar, tar.gz)",
+        ),
+        (
+            ["application/x-7z-compressed"],
+            "zip",
+            "the profile does not accept zip files (only application/x-7z-compressed):"
+            " preserve writes none of them",
+        ),
+    ],
+)
+def test_a_serialisation_suggested_is_one_the_profile_accepts(
+    tmp_path: Path, accepted: list[str], serialization: str | None, expected: str
+) -> None:
+    profile = load_profile(
+        custom(tmp_path, Serialization="required", Accept_Serialization=accepted)
+    )
+    assert check_capture_options(profile, ("sha512",), CAPTURE_LABELS, serialization) == [expected]
+    usable = accepted_serializations(profile)
+    if usable:
+        assert check_capture_options(profile, ("sha512",), CAPTURE_LABELS, usable[0]) == []
+
+
+def test_a_profile_that_forbids_serialisation_says_drop_it(tmp_path: Path) -> None:
+    profile = load_profile(custom(tmp_path, Serialization="forbidden"))
+    assert check_capture_options(profile, ("sha512",), CAPTURE_LABELS, "tar.gz") == [
+        "the profile forbids serialised bags: drop --serialize tar.gz"
+    ]
+    assert check_capture_options(profile, ("sha512",), CAPTURE_LABELS, None) == []
+
+
+def test_a_self_contradicting_profile_lists_one_contradiction_per_line() -> None:
+    data = {
+        "BagIt-Profile-Info": {"BagIt-Profile-Identifier": "urn:x"},
+        "Manifests-Required": ["md5"],
+        "Manifests-Allowed": ["sha256"],
+        "Tag-Files-Required": ["a.txt"],
+        "Tag-Files-Allowed": ["b/*"],
+    }
+    with pytest.raises(BadInput) as refused:
+        parse_profile(data, "test.json")
+    assert str(refused.value).splitlines() == [
+        "profile test.json contradicts itself:",
+        "  Manifests-Required md5 is not in Manifests-Allowed",
+        "  Tag-Files-Required a.txt is not covered by Tag-Files-Allowed",
+    ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from preserve.bag.profile import Profile, matches, not_allowed
+from preserve.bag.profile import Profile, listing, matches, not_allowed
 from preserve.bag.reader import MANIFEST_NAME, Problem, printable
 from preserve.bag.serialize import MEDIA_TYPES
+from preserve.errors import BadInput
 from preserve.models import ALLOWED_CHECKSUMS
 
 CAPTURE_PAYLOAD_PATHS = (
@@ -52,7 +53,8 @@ def check_bag(profile: Profile, bag: BagFacts) -> tuple[list[Problem], list[Prob
 
     The bag's bag-info must name the profile in BagIt-Profile-Identifier. Labels compare
     case-insensitively. bagit.txt, bag-info.txt, fetch.txt and manifests are governed by
-    their own rules, so Tag-Files-Allowed need not list them.
+    their own rules, so Tag-Files-Allowed need not list them. The messages do not repeat the
+    profile's identifier: the report carries it once.
     """
     problems: list[str] = []
     warnings: list[str] = []
@@ -74,10 +76,9 @@ def check_bag(profile: Profile, bag: BagFacts) -> tuple[list[Problem], list[Prob
     problems += _check_serialization(profile, bag.serialization)
     problems += _check_files(profile, bag.tag_files, dict(bag.payload_files), "the bag")
     warnings += [f"the profile's {key} is not a 1.4.0 rule; not checked" for key in profile.ignored]
-    where = f"profile {profile.identifier}"
     return (
-        [Problem("profile", None, f"{where}: {m}") for m in problems],
-        [Problem("profile", None, f"{where}: {m}") for m in warnings],
+        [Problem("profile", None, m) for m in problems],
+        [Problem("profile", None, m) for m in warnings],
     )
 
 
@@ -194,26 +195,7 @@ def check_capture_options(
     if profile.accept_versions and "1.0" not in profile.accept_versions:
         accepted = ", ".join(profile.accept_versions)
         messages.append(f"the profile accepts BagIt {accepted} only; preserve writes BagIt 1.0")
-    chosen = [a.lower() for a in algorithms]
-    for kind, required, allowed in (
-        ("manifest", profile.manifests_required, profile.manifests_allowed),
-        ("tag manifest", profile.tag_manifests_required, profile.tag_manifests_allowed),
-    ):
-        for algorithm in required:
-            if algorithm in chosen:
-                continue
-            if algorithm in ALLOWED_CHECKSUMS:
-                messages.append(
-                    f"the profile requires a {algorithm} {kind}: add --checksum {algorithm}"
-                )
-            else:
-                messages.append(
-                    f"the profile requires a {algorithm} {kind}, which preserve cannot write"
-                )
-        for algorithm in not_allowed(chosen, allowed):
-            messages.append(
-                f"the profile does not allow a {algorithm} {kind}: drop --checksum {algorithm}"
-            )
+    messages += _capture_algorithms(profile, [a.lower() for a in algorithms])
     fields: list[tuple[str, str]] = []
     labels: list[str] = []
     for item in bag_info_labels:
@@ -225,13 +207,109 @@ def check_capture_options(
     messages += _capture_tags(profile, labels, fields)
     if profile.fetch_required:
         messages.append("the profile requires a fetch.txt, which preserve never writes")
-    if serialization is None and profile.serialization == "required":
-        messages.append("the profile requires a serialised bag: add --serialize zip, tar or tar.gz")
-    else:
-        messages += _check_serialization(profile, serialization)
+    messages += _capture_serialization(profile, serialization)
     payload = dict.fromkeys(payload_files, 1)
     messages += _check_files(profile, tag_files, payload, "a capture")
     return messages
+
+
+def require_capture_options(
+    profile: Profile,
+    algorithms: Sequence[str],
+    bag_info_labels: Iterable[str | tuple[str, str]],
+    serialization: str | None,
+    *,
+    tag_files: Iterable[str] = (),
+    payload_files: Iterable[str] = CAPTURE_PAYLOAD_PATHS,
+) -> None:
+    """Raise BadInput listing every reason a capture with these options would not meet `profile`.
+
+    The arguments are those of `check_capture_options`. The message is a first line naming
+    the profile, then each reason on its own indented line.
+    """
+    problems = check_capture_options(
+        profile,
+        algorithms,
+        bag_info_labels,
+        serialization,
+        tag_files=tag_files,
+        payload_files=payload_files,
+    )
+    if problems:
+        raise BadInput(
+            listing(f"the options do not meet the profile {profile.identifier}", problems)
+        )
+
+
+def _capture_algorithms(profile: Profile, chosen: Sequence[str]) -> list[str]:
+    """Return the manifest rules `--checksum` choices break, one message per algorithm.
+
+    One `--checksum` gives both a manifest and a tag manifest, so a rule broken by both is
+    one message naming both files.
+    """
+    missing: dict[str, list[str]] = {}
+    refused: dict[str, list[str]] = {}
+    for prefix, required, allowed in (
+        ("manifest", profile.manifests_required, profile.manifests_allowed),
+        ("tagmanifest", profile.tag_manifests_required, profile.tag_manifests_allowed),
+    ):
+        for algorithm in required:
+            if algorithm not in chosen:
+                missing.setdefault(algorithm, []).append(f"{prefix}-{algorithm}.txt")
+        for algorithm in not_allowed(chosen, allowed):
+            refused.setdefault(algorithm, []).append(f"{prefix}-{algorithm}.txt")
+    messages: list[str] = []
+    for algorithm, names in missing.items():
+        files = " and ".join(names)
+        if algorithm in ALLOWED_CHECKSUMS:
+            messages.append(f"the profile requires {files}: add --checksum {algorithm}")
+        else:
+            writable = ", ".join(ALLOWED_CHECKSUMS)
+            messages.append(
+                f"the profile requires {files}, which preserve cannot write"
+                f" (its algorithms: {writable})"
+            )
+    for algorithm, names in refused.items():
+        files = " and ".join(names)
+        messages.append(f"the profile does not allow {files}: drop --checksum {algorithm}")
+    return messages
+
+
+def accepted_serializations(profile: Profile) -> list[str]:
+    """Return the serialisations preserve writes (zip, tar, tar.gz) that `profile` accepts."""
+    if not profile.accept_serialization:
+        return list(MEDIA_TYPES)
+    accepted = set(profile.accept_serialization)
+    return [fmt for fmt, types in MEDIA_TYPES.items() if accepted & set(types)]
+
+
+def _either(options: Sequence[str]) -> str:
+    """Return `options` joined as a person would list alternatives: `a, b or c`."""
+    return options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
+
+
+def _capture_serialization(profile: Profile, serialization: str | None) -> list[str]:
+    """Return the serialisation rules `--serialize` (None: a folder) breaks, with the fix.
+
+    A suggested `--serialize` is always one the profile accepts.
+    """
+    usable = accepted_serializations(profile)
+    media = ", ".join(profile.accept_serialization)
+    if serialization is None:
+        if profile.serialization != "required":
+            return []
+        if not usable:
+            return [
+                f"the profile requires a serialised bag as {media}, none of which preserve"
+                " writes (zip, tar, tar.gz)"
+            ]
+        return [f"the profile requires a serialised bag: add --serialize {_either(usable)}"]
+    if profile.serialization == "forbidden":
+        return [f"the profile forbids serialised bags: drop --serialize {serialization}"]
+    if serialization in usable:
+        return []
+    fix = f"use --serialize {_either(usable)}" if usable else "preserve writes none of them"
+    return [f"the profile does not accept {serialization} files (only {media}): {fix}"]
 
 
 def _capture_tags(

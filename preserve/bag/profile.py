@@ -175,8 +175,17 @@ def parse_profile(data: object, source: str) -> Profile:
         ),
     ]
     if inconsistent:
-        raise BadInput(f"profile {source} contradicts itself: " + "; ".join(inconsistent))
+        raise BadInput(listing(f"profile {source} contradicts itself", inconsistent))
     return profile
+
+
+def listing(heading: str, items: Iterable[str]) -> str:
+    """Return `heading` and a colon, then each item on its own line, indented by two spaces.
+
+    How a profile's problems are shown: one per line, so a long list stays readable and each
+    problem can be found with grep.
+    """
+    return "\n  ".join([f"{heading}:", *items])
 
 
 def _lower(values: Iterable[str]) -> tuple[str, ...]:
