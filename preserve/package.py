@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from preserve._version import __version__
-from preserve.access import build_access_copy
+from preserve.access import CaptureInfo, build_access_copy
 from preserve.access.catalog import http_charset
 from preserve.bag import PayloadWriter
 from preserve.bag.conformance import check_capture_options
@@ -71,7 +71,10 @@ def payload_files(records: Sequence[LogRecord]) -> tuple[PayloadFile, ...]:
 
 
 def write_access_copy(
-    writer: PayloadWriter, records: Sequence[LogRecord], url_map: Sequence[tuple[str, str]]
+    writer: PayloadWriter,
+    records: Sequence[LogRecord],
+    url_map: Sequence[tuple[str, str]],
+    info: CaptureInfo,
 ) -> tuple[PayloadFile, ...]:
     """Write the offline access copy under data/access/; return its files made from originals.
 
@@ -83,7 +86,7 @@ def write_access_copy(
         return (writer.bag_dir / path).read_bytes()
 
     derived = []
-    for file in build_access_copy(records, url_map, read):
+    for file in build_access_copy(records, url_map, read, info):
         digests = writer.write_bytes(file.path, file.data)
         if file.source is not None:
             derived.append(
@@ -162,7 +165,8 @@ def finish_bag(
     identifier = f"urn:uuid:{capture_id}"
     derived: tuple[PayloadFile, ...] = ()
     if options.access and options.payload != "warc":
-        derived = write_access_copy(writer, records, url_map)
+        info = CaptureInfo(identifier, seed.requested_url, created)
+        derived = write_access_copy(writer, records, url_map, info)
     writer.write_bytes("data/logs/capture-log.jsonl", capture_log(records))
     if options.payload == "warc":
         tsv = "".join(f"{_tsv(url)}\t{path}\t{offset}\n" for url, path, offset in warc_map)

@@ -6,6 +6,7 @@ import codecs
 import hashlib
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import bagit
@@ -19,6 +20,7 @@ import preserve
 from preserve.access import (
     CONTENT_SECURITY_POLICY,
     INDEX_PATH,
+    CaptureInfo,
     Catalog,
     Document,
     Linker,
@@ -44,6 +46,11 @@ PAGE = Document(
 CSS_URL = "http://example.org/css/site.css"
 SHEET = Document(
     "css", CSS_URL, "data/web/example.org/css/site.css", "data/access/web/example.org/css/site.css"
+)
+INFO = CaptureInfo(
+    "urn:uuid:00000000-0000-4000-8000-000000000000",
+    "http://h.example/",
+    datetime(2001, 10, 5, 12, 0, tzinfo=UTC),
 )
 POLICY = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
 PREMIS = "{http://www.loc.gov/premis/v3}"
@@ -348,7 +355,7 @@ def test_a_title_with_undecodable_bytes_still_makes_an_index() -> None:
                   size=len(page), payload_path="data/web/h.example/index.html"),
     ]  # fmt: skip
     files = list(build_access_copy(records, [(records[0].url, "data/web/h.example/index.html")],
-                                   lambda path: page))  # fmt: skip
+                                   lambda path: page, INFO))  # fmt: skip
     assert "café \ufffd" in files[-1].data.decode("utf-8")
     assert b"<title>caf\xe9 \x81</title>" in files[0].data
 
@@ -468,14 +475,31 @@ def test_each_page_and_stylesheet_has_a_copy_named_in_urls_tsv(
     assert sorted([*copies.values(), INDEX_PATH]) == sorted(files)
 
 
-def test_the_index_lists_every_page_with_its_title(captured: preserve.CaptureResult) -> None:
-    index = (captured.bag_path / INDEX_PATH).read_text(encoding="utf-8")
+def test_the_index_lists_every_page_and_linked_media_file(
+    captured: preserve.CaptureResult,
+) -> None:
+    bag = captured.bag_path
+    index = (bag / INDEX_PATH).read_text(encoding="utf-8")
     assert CONTENT_SECURITY_POLICY in index
-    links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', index)
-    assert len(links) == 6
-    assert links[0][1] == "MQM - News and Statements, October 2001"
-    assert all((captured.bag_path / "data/access" / href).is_file() for href, _ in links)
-    assert "Photographs of MQM&#x27;s Rally - September 2001" in index
+    pages, media = index.split('<h2 id="media">')
+    page_links = re.findall(r'<a class="local" href="([^"]+)">([^<]+)</a>', pages)
+    media_links = re.findall(r'<a class="local" href="([^"]+)">([^<]+)</a>', media)
+    assert len(page_links) == 6  # the seed, / again as /index.html, 3 stories, the gallery
+    assert page_links[0][1] == "MQM - News and Statements, October 2001"
+    assert "Photographs of MQM&#x27;s Rally - September 2001" in pages
+    captured_media = [r for r in captured.records if r.role == "media" and r.outcome == "captured"]
+    assert len(captured_media) == len(media_links) == 7
+    assert [name for _, name in media_links] == [
+        Path(r.payload_path or "").name for r in captured_media
+    ]
+    for href, _ in page_links + media_links:
+        assert (bag / "data/access" / href).resolve().is_file(), href
+    assert '<td>video/mpeg</td><td><span title="88,064 bytes">86.0 KiB</span>' in media
+    originals = re.findall(r'<a class="original" href="([^"]+)">', index)
+    expected = [
+        r.url for r in captured.records if r.role != "requisite" and r.outcome == "captured"
+    ]
+    assert sorted(set(originals)) == sorted(expected)
 
 
 def test_the_copy_of_the_seed_leads_only_into_the_bag(captured: preserve.CaptureResult) -> None:
@@ -545,6 +569,11 @@ def test_a_local_capture_gets_a_copy_with_relative_links(tmp_path: Path) -> None
     assert str(EXAMPLE_SITE) not in text
     css = (result.bag_path / "data/access/web/file/css/style.css").read_text()
     assert 'url("../../../../web/file/images/masthead-bg.gif")' in css
+    # A local file has no address on the web to link to; its copy is still a link.
+    index = (result.bag_path / INDEX_PATH).read_text(encoding="utf-8")
+    assert 'class="original"' not in index
+    assert '<a class="local" href="web/file/index.html">' in index
+    assert "<td>file:index.html</td>" in index
 
 
 def test_build_access_copy_is_pure_and_reads_only_what_it_copies() -> None:
@@ -562,9 +591,9 @@ def test_build_access_copy_is_pure_and_reads_only_what_it_copies() -> None:
         reads.append(path)
         return page
 
-    files = list(build_access_copy(records, url_map, read))
+    files = list(build_access_copy(records, url_map, read, INFO))
     assert reads == ["data/web/h.example/index.html"]
     assert [f.path for f in files] == ["data/access/web/h.example/index.html", INDEX_PATH]
     assert b'<img src="../../../web/h.example/i.gif">' in files[0].data
     assert files[0].source == "data/web/h.example/index.html"
-    assert files == list(build_access_copy(records, url_map, read))
+    assert files == list(build_access_copy(records, url_map, read, INFO))

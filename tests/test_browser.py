@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -258,21 +259,83 @@ def test_links_between_captured_pages_open_their_copies(
     page.close()
 
 
-def test_the_index_lists_the_pages_and_opens_offline(
-    context: Any, example: preserve.CaptureResult, tmp_path: Path
+def test_the_index_names_the_capture_and_lists_pages_and_media_offline(
+    context: Any, example: preserve.CaptureResult
+) -> None:
+    bag = example.bag_path
+    page = context.new_page()
+    network: list[str] = []
+    failures: list[str] = []
+    page.route(NETWORK, lambda route: (network.append(route.request.url), route.abort()))
+    page.on("websocket", lambda socket: network.append(socket.url))
+    page.on("requestfailed", lambda request: failures.append(request.url))
+    page.goto((bag / INDEX_PATH).as_uri(), wait_until="load")
+    page.wait_for_timeout(300)
+    assert network == [] and failures == []
+
+    header = dict(
+        zip(
+            page.eval_on_selector_all("dl dt", "cells => cells.map(cell => cell.innerText)"),
+            page.eval_on_selector_all("dl dd", "cells => cells.map(cell => cell.innerText)"),
+            strict=True,
+        )
+    )
+    # The default bag name carries the capture's start, second by second, as the header does.
+    stamp = re.search(r"-(\d{8}T\d{6}Z)-[0-9a-f]{8}$", bag.name)
+    assert stamp is not None
+    started = datetime.strptime(stamp.group(1), "%Y%m%dT%H%M%SZ")
+    assert header == {
+        "Bag": bag.name,
+        "Identifier": example.capture_id,
+        "Seed": example.seed,
+        "Captured": f"{started:%Y-%m-%d %H:%M:%S} UTC",
+        "Title": example.title,
+    }
+    assert example.capture_id.startswith("urn:uuid:")
+
+    captured = [r for r in example.records if r.outcome == "captured" and r.payload_path]
+    pages = [r for r in captured if r.role in ("seed", "page", "frame")]
+    media = [r for r in captured if r.role == "media"]
+    assert len(pages) == 6 and len(media) == 7
+    local = page.eval_on_selector_all("a.local", "links => links.map(link => link.href)")
+    opened = [Path(unquote(urlsplit(href).path)) for href in local]
+    assert all(path.is_file() and path.is_relative_to(bag / "data") for path in opened), local
+    assert sorted(opened) == sorted(
+        [bag / access_path(r.payload_path or "", "html") for r in pages]
+        + [bag / (r.payload_path or "") for r in media]
+    )
+    originals = page.eval_on_selector_all(
+        "a.original", "links => links.map(link => link.getAttribute('href'))"
+    )
+    assert all(NETWORK.match(href) for href in originals)
+    assert sorted(set(originals)) == sorted(r.url for r in pages + media)
+    assert page.eval_on_selector_all("a", "links => links.length") == len(local) + len(originals)
+
+    page.click("text=rally-1.jpg")
+    page.wait_for_load_state("load")
+    photo = next(r.payload_path or "" for r in media if r.url.endswith("/rally-1.jpg"))
+    assert Path(unquote(urlsplit(page.url).path)) == bag / photo
+    assert page.evaluate(IMAGES)[0]["width"] > 0
+    page.go_back(wait_until="load")
+    page.click("text=Photographs of MQM's Rally - September 2001")
+    page.wait_for_load_state("load")
+    assert page.evaluate(IMAGES)
+    assert all(image["width"] > 0 for image in page.evaluate(IMAGES))
+    assert network == [] and failures == []
+    page.close()
+
+
+def test_an_original_address_in_the_index_leads_to_the_web_only_when_clicked(
+    context: Any, example: preserve.CaptureResult
 ) -> None:
     page = context.new_page()
     network: list[str] = []
     page.route(NETWORK, lambda route: (network.append(route.request.url), route.abort()))
     page.goto((example.bag_path / INDEX_PATH).as_uri(), wait_until="load")
-    hrefs = page.eval_on_selector_all("a", "links => links.map(link => link.href)")
-    assert len(hrefs) == 6
-    assert all(href.startswith((example.bag_path / "data/access/web").as_uri()) for href in hrefs)
-    page.click("text=Photographs of MQM's Rally - September 2001")
-    page.wait_for_load_state("load")
-    assert page.evaluate(IMAGES)
-    assert all(image["width"] > 0 for image in page.evaluate(IMAGES))
     assert network == []
+    with page.expect_request(NETWORK):
+        page.click("#seed a.original")
+    assert network == [example.seed]
     page.close()
 
 

@@ -16,7 +16,7 @@ from preserve.urls import canonicalize, resolve_in_document
 
 ACCESS_FOLDER = "data/access"
 INDEX_PATH = "data/access/index.html"
-"""The access copy's front page: the pages captured, with their titles."""
+"""The access copy's front page: the capture, its pages and its linked media."""
 
 WEB_PREFIX = "data/web/"
 # Opening a file from disk, a browser takes its type from the name: a page must end in .html
