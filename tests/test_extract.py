@@ -441,6 +441,8 @@ def test_language_order_and_normalisation() -> None:
         ("sr-latn-rs", "sr-Latn-RS"),
         ("es-419", "es-419"),
         ("x-klingon", "x-klingon"),
+        ("english", None),
+        ("jp", None),
         ("", None),
         ("en US", None),
         ("e", None),

@@ -35,7 +35,9 @@ def _term_schema(term: str) -> dict[str, object]:
     if term in DATE_TERMS - {"date"}:
         return _values_schema(_W3CDTF_PATTERN, "W3CDTF: YYYY, YYYY-MM, YYYY-MM-DD or a date-time")
     if term == "language":
-        return _values_schema(_LANGUAGE_PATTERN, "a BCP 47 language tag, e.g. en-GB")
+        return _values_schema(
+            _LANGUAGE_PATTERN, "a BCP 47 language tag whose subtags are registered, e.g. en-GB"
+        )
     return _values_schema()
 
 
@@ -74,8 +76,9 @@ def parse_user_metadata(dc_pairs: Sequence[str], metadata_file: Path | None) -> 
 
     A term given with `--dc` replaces that term's values from the file; repeated `--dc` of one
     term add values. Raises BadInput (exit 2) naming the pair or the field that is wrong: an
-    unknown term, an empty value, a date that is not W3CDTF, a malformed language tag, a file
-    that cannot be read or does not match `schemas/metadata.schema.json`.
+    unknown term, an empty value, a date that is not W3CDTF, a language tag that is malformed
+    or not registered, a file that cannot be read or does not match
+    `schemas/metadata.schema.json`.
     """
     merged: dict[str, list[Value]] = {}
     if metadata_file is not None:
@@ -172,7 +175,10 @@ def _checked(term: str, text: str, where: str) -> str:
     if term == "language":
         tag = language_tag(value)
         if tag is None:
-            raise BadInput(f"{where}: {value!r} is not a BCP 47 language tag (such as en-GB)")
+            raise BadInput(
+                f"{where}: {value!r} is not a valid BCP 47 language tag (such as en-GB; "
+                "the IANA Language Subtag Registry must hold each subtag)"
+            )
         return tag
     if term in DATE_TERMS:
         parsed = parse_date(value)

@@ -19,6 +19,8 @@ _ISO_DATE = re.compile(
     r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?\s*([Zz]|[+-]\d{2}:?\d{2})?)?)?)?"
 )
 _LANGUAGE_TAG = re.compile(r"(?:[A-Za-z]{2,8}|[xXiI])(?:-[A-Za-z0-9]{1,8})*")
+# Far longer than any registered tag with a few extensions; longer text is not read as a tag.
+MAX_LANGUAGE_TAG = 128
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 # RFC 3986 absolute URI, checked after non-ASCII characters are percent-encoded (an IRI), the
 # way XML Schema's anyURI is checked.
@@ -163,13 +165,17 @@ def _format_aware(moment: datetime, fraction: str | None) -> str:
 
 
 def language_tag(text: str) -> str | None:
-    """Return a language tag in BCP 47 form (`en_US` becomes `en-US`), or None if malformed.
+    """Return a valid BCP 47 language tag in conventional case (`en_US` gives `en-US`), or None.
 
-    Checks well-formedness only (the shape xs:language and RFC 4646 share), and gives each
-    subtag its conventional case: language lower, script title, region upper.
+    Valid means well-formed (RFC 5646's grammar) and made of subtags the IANA Language Subtag
+    Registry holds, as the `langcodes` package reads it: `english`, `jp`, `en-US-POSIX` and
+    four-letter primary subtags are None; private use (`x-klingon`, `qaa`) and the
+    grandfathered tags (`i-klingon`, `en-GB-oed`) are kept as written. Each subtag gets its
+    conventional case: language lower, script title, region upper. At most
+    `MAX_LANGUAGE_TAG` characters are read.
     """
     tag = text.strip().replace("_", "-")
-    if not _LANGUAGE_TAG.fullmatch(tag):
+    if len(tag) > MAX_LANGUAGE_TAG or not _LANGUAGE_TAG.fullmatch(tag) or not _registered(tag):
         return None
     subtags = tag.split("-")
     out = [subtags[0].lower()]
@@ -185,6 +191,24 @@ def language_tag(text: str) -> str | None:
         else:
             out.append(subtag.lower())
     return "-".join(out)
+
+
+def _registered(tag: str) -> bool:
+    """Return True when a well-shaped tag is grandfathered or each of its subtags is registered."""
+    # Loaded on the first language value, not with the module: `preserve --help` and captures
+    # of pages that state no language never pay for the registry.
+    from langcodes import Language
+    from langcodes.tag_parser import EXCEPTIONS as GRANDFATHERED
+    from langcodes.tag_parser import LanguageTagError
+
+    if tag.lower() in GRANDFATHERED:
+        return True
+    try:
+        # Not normalised: `iw` is checked as `iw`, not as its replacement `he`, and `root`
+        # (which normalising would turn into `und`) is not a tag at all.
+        return Language.get(tag, normalize=False).is_valid()
+    except LanguageTagError:
+        return False
 
 
 def media_type(content_type: str | None) -> str | None:

@@ -1,0 +1,150 @@
+"""Dates, language tags, term names and links in the metadata records, and what `info` shows.
+
+Each date term is checked alike (W3CDTF, a date-time with its zone); a language must be a
+registered BCP 47 tag; `--dc` and `--metadata` read term names with one reader, which the
+published schema matches; the page's dates are labelled in DC, bag-info and `info`, and the
+capture's time is provenance; parts of a page and pages it links to are told apart.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from preserve.cli import main
+from preserve.errors import BadInput
+from preserve.metadata import (
+    extract,
+    parse_user_metadata,
+)
+from preserve.metadata.values import MAX_LANGUAGE_TAG, language_tag
+
+from .conftest import ROOT, Server
+from .test_metadata import DCTERMS
+
+PUBLISHED = json.loads((ROOT / "schemas" / "metadata.schema.json").read_text(encoding="utf-8"))
+BAD_DATES = ["15/10/2001", "2001-10-15T10:00", "2001-10-15 10:00", "2001-02-30", "circa 1990"]
+GOOD_DATES = [
+    ("2001", "2001"),
+    ("2001-10-15", "2001-10-15"),
+    ("2001-10-15T10:00+02:00", "2001-10-15T10:00:00+02:00"),
+    ("2001-10-15T10:00:00Z", "2001-10-15T10:00:00Z"),
+]
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def write_json(path: Path, document: object) -> Path:
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def dc_values(data: bytes) -> list[tuple[str, str]]:
+    return [
+        (str(child.tag).removeprefix(DCTERMS), child.text or "") for child in etree.fromstring(data)
+    ]
+
+
+# --- 2. language values are registered BCP 47 tags -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("english", None),
+        ("English language", None),
+        ("jp", None),
+        ("abcd", None),
+        ("abcdefgh", None),
+        ("root", None),
+        ("en-x", None),
+        ("en-US-POSIX", None),
+        ("en-Latnx", None),
+        ("C", None),
+        ("en-" + "a" * MAX_LANGUAGE_TAG, None),
+        ("en", "en"),
+        ("EN-gb", "en-GB"),
+        ("zh-hant-tw", "zh-Hant-TW"),
+        ("es-419", "es-419"),
+        ("de-CH-1901", "de-CH-1901"),
+        ("iw", "iw"),
+        ("qaa", "qaa"),
+        ("x-klingon", "x-klingon"),
+        ("i-klingon", "i-klingon"),
+        ("en-gb-oed", "en-GB-oed"),
+        ("en-US-x-twain", "en-US-x-twain"),
+    ],
+)
+def test_language_tag_must_be_registered(text: str, expected: str | None) -> None:
+    assert language_tag(text) == expected
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.text(alphabet="abcdeilnqrstuxzABGLNSTUX-_0123456789", max_size=24),
+        st.sampled_from(["en", "x", "i", "zh", "sgn"]).map(lambda s: s + "-"),
+    )
+)
+def test_language_tag_of_any_text_is_a_tag_or_none(text: str) -> None:
+    tag = language_tag(text)
+    assert tag is None or (language_tag(tag) == tag and tag.isascii() and " " not in tag)
+
+
+@pytest.mark.parametrize("pair", ["language=english", "language=jp", "language=abcd"])
+def test_unregistered_language_is_refused(pair: str, tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="BCP 47") as caught:
+        parse_user_metadata([pair], None)
+    assert caught.value.exit_code == 2
+    name, _, value = pair.partition("=")
+    with pytest.raises(BadInput, match="BCP 47"):
+        parse_user_metadata([], write_json(tmp_path / "meta.json", {name: value}))
+
+
+def test_capture_with_dc_language_english_exits_2(site: Server, tmp_path: Path) -> None:
+    result = run("capture", site.url("/"), "-o", tmp_path / "out", "--dc", "language=english")
+    assert result.exit_code == 2
+    assert "'english' is not a valid BCP 47 language tag" in result.stderr
+    assert site.requests == []
+
+
+def test_an_unregistered_page_language_is_dropped_for_the_next_source() -> None:
+    page = (
+        b'<html lang="english"><head><meta name="DC.language" content="jp">'
+        b'<meta http-equiv="content-language" content="ur"></head></html>'
+    )
+    found = extract(page, final_url="http://example.test/", headers=(("Content-Language", "xx"),))
+    assert [(v.text, v.source) for v in found.language] == [
+        ("ur", 'meta http-equiv="content-language"')
+    ]
+
+
+def test_language_registry_is_loaded_only_when_a_language_is_read() -> None:
+    probe = (
+        "import sys\n"
+        "from preserve.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('help:', 'langcodes' in sys.modules)\n"
+        "from preserve.metadata.values import language_tag\n"
+        "print('metadata:', 'langcodes' in sys.modules)\n"
+        "language_tag('en-GB')\n"
+        "print('language:', 'langcodes' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.splitlines()[-3:] == ["help: False", "metadata: False", "language: True"]
