@@ -81,7 +81,7 @@ def main() -> int:
                 commands.append(("wget -p", lambda out: [wget, "-q", "-p", "-P", str(out), url]))
             rows = interleaved(commands, args.runs, work)
         python = sys.executable
-        load = "import preserve.cli, preserve.crawl"
+        load = "import preserve.cli, preserve.capture.run"
         startup = interleaved(
             [
                 ("preserve --help", lambda _o: [preserve_bin, "--help"]),

@@ -32,10 +32,11 @@ from preserve.models import BagInfo, CaptureOptions, CaptureResult, LogRecord
 if TYPE_CHECKING:
     from preserve.bag.reader import Problem
     from preserve.bag.validate import ValidationReport, validate
-    from preserve.crawl import capture
+    from preserve.capture import capture, capture_many
 
 _LAZY = {
-    "capture": "preserve.crawl",
+    "capture": "preserve.capture",
+    "capture_many": "preserve.capture",
     "validate": "preserve.bag.validate",
     "ValidationReport": "preserve.bag.validate",
     "Problem": "preserve.bag.reader",
@@ -57,6 +58,7 @@ __all__ = [
     "ValidationReport",
     "__version__",
     "capture",
+    "capture_many",
     "validate",
 ]
 
@@ -66,6 +68,10 @@ def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'preserve' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = importlib.import_module(module)
+    if name != "capture":
+        value = getattr(value, name)
+    # `capture` is the package preserve.capture itself, callable as the function: importing
+    # any of its modules binds the package to this name, so it is bound the same way here.
     globals()[name] = value
     return value

@@ -20,17 +20,17 @@ from typing import Any
 import click
 
 from preserve.bag.staging import check_output
-from preserve.cli import Console, _option
-from preserve.errors import BadInput, Interrupted, PreserveError
-from preserve.models import DEFAULT_CHECKSUMS, BagInfo, CaptureOptions, CaptureResult
-from preserve.report import SeedFailure, run_document, summary_text
-from preserve.seeds import (
+from preserve.capture.seeds import (
     ListedSeed,
     parse_seed,
     read_url_list,
     refuse_duplicates,
     weak_checksum_warning,
 )
+from preserve.cli import Console, _option
+from preserve.errors import BadInput, Interrupted, PreserveError
+from preserve.models import DEFAULT_CHECKSUMS, BagInfo, CaptureOptions, CaptureResult
+from preserve.report import SeedFailure, run_document, summary_text
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
@@ -425,7 +425,7 @@ def _gather_seeds(urls: tuple[str, ...], input_file: str | None) -> list[str]:
 def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) -> int:
     """Capture every seed; return the exit code of the run."""
     # Imported here, not at the top, so that `preserve --help` and `validate` start quickly.
-    from preserve.crawl import capture
+    from preserve.capture import capture
 
     # One entry per seed, in the order given: a bag written, or why not.
     outcomes: list[CaptureResult | SeedFailure] = []

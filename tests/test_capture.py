@@ -341,9 +341,9 @@ def test_bad_input_is_refused_before_any_work(bad: str, tmp_path: Path) -> None:
 def test_a_page_too_large_to_parse_is_stored_and_says_so(
     http: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import preserve.crawl
+    import preserve.capture.ingest
 
-    monkeypatch.setattr(preserve.crawl, "PARSE_LIMIT", 100)
+    monkeypatch.setattr(preserve.capture.ingest, "PARSE_LIMIT", 100)
     page = b"<title>big</title>" + b" " * 200 + b'<img src="/a.gif">'
     http.route("/", body=page, headers={"Content-Type": "text/html"})
     http.route("/a.gif", body=b"GIF89a", headers={"Content-Type": "image/gif"})

@@ -311,12 +311,12 @@ def test_a_bad_name_exits_2_before_any_request(
 def test_unexpected_error_exits_70_with_traceback(
     site: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import preserve.crawl
+    import preserve.capture
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise ZeroDivisionError("bug")
 
-    monkeypatch.setattr(preserve.crawl, "capture", broken)
+    monkeypatch.setattr(preserve.capture, "capture", broken)
     result = run("capture", site.url("/"), "-o", str(tmp_path))
     assert result.exit_code == 70
     assert "Traceback" in result.stderr
@@ -433,7 +433,7 @@ def test_help_loads_no_capture_code(command: list[str]) -> None:
         f"    main({command!r})\n"
         "except SystemExit:\n"
         "    pass\n"
-        "heavy = [m for m in ('requests', 'lxml', 'preserve.crawl', 'preserve.fetch',"
+        "heavy = [m for m in ('requests', 'lxml', 'preserve.capture.run', 'preserve.fetch',"
         " 'preserve.warc', 'preserve.metadata') if m in sys.modules]\n"
         "print('loaded:', ','.join(heavy))\n"
     )

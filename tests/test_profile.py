@@ -19,7 +19,7 @@ from preserve.bag.inspect import inspect_bag
 from preserve.bag.profile import OWN_PROFILE_IDENTIFIER, Profile, load_profile, parse_profile
 from preserve.bag.serialize import serialize_bag
 from preserve.bag.validate import validate
-from preserve.crawl import capture
+from preserve.capture import capture
 from preserve.errors import BadInput
 from preserve.models import BagInfo, CaptureOptions
 from tests.conftest import Server

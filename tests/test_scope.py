@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 import preserve
-from preserve.frontier import Decision, DepthQueue, Frontier, RobotsCache
-from preserve.models import CaptureOptions, Link
+from preserve.capture.frontier import Decision, DepthQueue, Frontier
+from preserve.capture.seeds import validate_options
+from preserve.models import CaptureOptions, Link, Role
 from preserve.robots import RobotsRules, robots_url, rules_from_response
 from preserve.scope import (
     Scope,
@@ -17,7 +18,6 @@ from preserve.scope import (
     prefix_of,
     registrable_domain,
 )
-from preserve.seeds import validate_options
 
 SEED = "http://news.example.co.uk/2001/10/index.html"
 
@@ -195,14 +195,14 @@ def test_robots_reads_only_the_first_500_kib() -> None:
     assert rules.allows("http://h/b/x", "preserve")
 
 
-class _FixedRobots(RobotsCache):
+class _Robots:
+    """Answers a frontier's requests for robots.txt from fixed files, counting them."""
+
     def __init__(self, rules: dict[str, bytes]) -> None:
         self.asked: list[str] = []
-        self.user_agent = "preserve/test"
         self._fixed = rules
 
-    def rules_for(self, url: str) -> RobotsRules:
-        source = robots_url(url)
+    def rules(self, source: str) -> RobotsRules:
         self.asked.append(source)
         body = self._fixed.get(source)
         if body is None:
@@ -210,9 +210,51 @@ class _FixedRobots(RobotsCache):
         return rules_from_response(source, 200, body)
 
 
-def frontier(**options: object) -> tuple[Frontier, _FixedRobots]:
-    robots = _FixedRobots({"http://h.test/robots.txt": b"User-agent: *\nDisallow: /no/\n"})
-    return Frontier("http://h.test/", CaptureOptions(**options), robots), robots  # type: ignore[arg-type]
+class _Frontier:
+    """A Frontier whose robots.txt requests are answered at once, as the run loop answers them."""
+
+    def __init__(self, front: Frontier, robots: _Robots) -> None:
+        self.front = front
+        self.robots = robots
+
+    def decide(self, link: Link, depth: int, page: str) -> Decision | None:
+        decision = self.front.decide(link, depth, page)
+        if decision is not None and decision.robots is not None:
+            assert decision.robots == robots_url(link.url)
+            self.front.learn_robots(self.robots.rules(decision.robots))
+            decision = self.front.decide(link, depth, page)
+            assert decision is None or decision.robots is None
+        return decision
+
+    def admit(self, role: Role, page: str) -> None:
+        self.front.admit(role, page)
+
+    def limit(self, role: Role, page: str, stored: int) -> tuple[str, str] | None:
+        return self.front.limit(role, page, stored)
+
+
+def frontier(**options: object) -> tuple[_Frontier, _Robots]:
+    robots = _Robots({"http://h.test/robots.txt": b"User-agent: *\nDisallow: /no/\n"})
+    front = Frontier("http://h.test/", CaptureOptions(**options), "preserve/test")  # type: ignore[arg-type]
+    return _Frontier(front, robots), robots
+
+
+def test_a_host_s_robots_txt_is_asked_for_once_then_known() -> None:
+    front = Frontier("http://h.test/", CaptureOptions(depth=1), "preserve/test")
+    link = Link("http://h.test/no/a.html", "page", "a@href")
+    waiting = front.decide(link, 0, "S")
+    assert waiting == Decision(
+        "page", 1, "http://h.test/no/a.html", robots="http://h.test/robots.txt"
+    )
+    assert front.decide(link, 0, "S") == waiting
+    front.learn_robots(
+        rules_from_response("http://h.test/robots.txt", 200, b"User-agent: *\nDisallow: /no/\n")
+    )
+    assert front.decide(link, 0, "S") == Decision(
+        "page", 1, "http://h.test/no/a.html", "robots", "disallowed by http://h.test/robots.txt"
+    )
+    other = Link("http://h.test/yes.html", "page", "a@href")
+    assert front.decide(other, 0, "S") == Decision("page", 1, "http://h.test/yes.html")
 
 
 def test_requisites_and_frames_are_always_followed() -> None:
@@ -239,7 +281,7 @@ def test_links_beyond_depth_are_passed_by_silently() -> None:
     assert front.decide(Link("http://h.test/b.mp3", "media", "a@href"), 2, "P") == (
         Decision("media", 3, "http://h.test/b.mp3")
     )
-    assert robots.asked == ["http://h.test/robots.txt"] * 2
+    assert robots.asked == ["http://h.test/robots.txt"]
 
 
 def test_no_linked_media() -> None:

@@ -11,9 +11,9 @@ from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
 
+from preserve.capture.seeds import MAX_LIST_LINE, Seed, parse_seed, read_url_list
 from preserve.cli import main
 from preserve.errors import BadInput
-from preserve.seeds import MAX_LIST_LINE, Seed, parse_seed, read_url_list
 
 from .conftest import Server
 

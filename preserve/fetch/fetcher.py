@@ -56,7 +56,8 @@ class Fetcher:
     extra headers, cookies, proxy, CA bundle or --insecure. Thread-safe.
 
     Every direct connection goes through an AddressGuard (see `preserve.netsafety`) on
-    `network`; `seed` is the capture's seed, by default the first URL fetched.
+    `network`; `seed` is the capture's seed, by default the first URL fetched. Payload
+    bodies are hashed with `payload_algorithms` (by default every `--checksum`).
     """
 
     def __init__(
@@ -67,6 +68,7 @@ class Fetcher:
         cancel: threading.Event | None = None,
         sleep: Callable[[float], None] = time.sleep,
         keep_received: bool = False,
+        payload_algorithms: tuple[str, ...] | None = None,
         network: Network | None = None,
         seed: str | None = None,
     ) -> None:
@@ -78,9 +80,7 @@ class Fetcher:
         self.cancel = cancel or threading.Event()
         self._sleep = sleep
         self.keep_received = keep_received
-        # With --payload warc there is no payload file to list in a manifest: the payload's
-        # digest is the WARC's (sha256), and the bag's algorithms hash the WARC itself.
-        self.payload_algorithms = ("sha256",) if options.payload == "warc" else options.checksums
+        self.payload_algorithms = payload_algorithms or options.checksums
         self._counter = 0
         self._lock = threading.Lock()
         self._host_slots: dict[str, threading.BoundedSemaphore] = {}

@@ -1,7 +1,9 @@
 """The crawl's frontier: which link to follow, with what role and depth, and in what order.
 
-The crawl asks `Frontier.decide` about every link a document names and fetches what it is
-told to; robots.txt is fetched here, once per host, through the capture's Fetcher.
+Pure: the run loop asks `Frontier.decide` about every link a document names and fetches what
+it is told to. When a host's robots.txt has not been read yet, the decision says so
+(`Decision.robots`); the loop has it fetched off its own thread and hands the rules back with
+`learn_robots`, then asks again.
 """
 
 from __future__ import annotations
@@ -9,14 +11,11 @@ from __future__ import annotations
 import heapq
 import itertools
 import queue
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from preserve.fetch import Fetcher, default_user_agent
-from preserve.models import CaptureOptions, FetchResult, Link, Role, SkipReason
-from preserve.netsafety import is_refusal
-from preserve.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_url, rules_from_response
+from preserve.models import CaptureOptions, Link, Role, SkipReason
+from preserve.robots import RobotsRules, robots_url
 from preserve.scope import Scope
 
 
@@ -63,55 +62,8 @@ class Decision:
     page: str
     skip: SkipReason | None = None
     detail: str | None = None
-
-
-class RobotsCache:
-    """Each host's robots.txt rules, fetched through the capture's Fetcher on first need."""
-
-    def __init__(
-        self,
-        fetcher: Fetcher,
-        user_agent: str,
-        record: Callable[[FetchResult], object] | None = None,
-    ) -> None:
-        self.fetcher = fetcher
-        self.user_agent = user_agent
-        # Hands each robots.txt exchange to the WARC (before its body is read and removed):
-        # the rules a capture obeyed are part of its record, as Heritrix keeps them.
-        self._record = record
-        self._rules: dict[str, RobotsRules] = {}
-
-    def rules_for(self, url: str) -> RobotsRules:
-        """Return the rules of the host of `url`, fetching its robots.txt the first time."""
-        source = robots_url(url)
-        rules = self._rules.get(source)
-        if rules is None:
-            rules = self._fetch(source)
-            self._rules[source] = rules
-        return rules
-
-    def _fetch(self, source: str) -> RobotsRules:
-        result = self.fetcher.fetch(source)
-        if self._record is not None:
-            self._record(result)
-        body = result.body
-        data: bytes | None = None
-        if body is not None:
-            try:
-                with body.path.open("rb") as handle:
-                    data = handle.read(MAX_ROBOTS_BYTES)
-            finally:
-                body.path.unlink(missing_ok=True)
-                if body.received_path is not None:
-                    body.received_path.unlink(missing_ok=True)
-        if is_refusal(result.error):
-            # The guard refuses the host's pages too; they are logged as private-address.
-            return RobotsRules(source, allow_all=True, note=result.error)
-        return rules_from_response(source, result.status, data, result.error)
-
-    def refusal(self, url: str) -> str | None:
-        """Return why robots.txt forbids `url`, or None when it allows it."""
-        return self.rules_for(url).refusal(url, self.user_agent)
+    robots: str | None = None
+    """The robots.txt whose rules are needed before deciding; ask again once learned."""
 
 
 class Frontier:
@@ -124,27 +76,17 @@ class Frontier:
     beyond `--depth`, or media under `--no-linked-media`, are not followed and not logged.
     """
 
-    def __init__(self, seed_url: str, options: CaptureOptions, robots: RobotsCache) -> None:
+    def __init__(self, seed_url: str, options: CaptureOptions, user_agent: str) -> None:
         self.options = options
         self.scope = Scope.build(options.scope, seed_url, options.include, options.exclude)
-        self.robots = robots
+        self.user_agent = user_agent
         self.pages = 0
         self.requisites: dict[str, int] = {}
+        self._robots: dict[str, RobotsRules] = {}
 
-    @classmethod
-    def for_capture(
-        cls,
-        seed_url: str,
-        options: CaptureOptions,
-        fetcher: Fetcher,
-        record: Callable[[FetchResult], object] | None = None,
-    ) -> Frontier:
-        """Return the frontier of a capture whose robots.txt fetches go through `fetcher`.
-
-        `record`, when given, receives each robots.txt fetch for the WARC.
-        """
-        user_agent = options.user_agent or default_user_agent()
-        return cls(seed_url, options, RobotsCache(fetcher, user_agent, record))
+    def learn_robots(self, rules: RobotsRules) -> None:
+        """Keep the rules of one host's robots.txt, for every later decision on that host."""
+        self._robots[rules.source] = rules
 
     def add_origin(self, url: str) -> None:
         """Hold `url` (the seed's final URL, after redirects) in scope as the seed is."""
@@ -189,7 +131,11 @@ class Frontier:
         if detail is not None:
             return Decision(decision.role, decision.depth, link.url, "scope", detail)
         if not opts.ignore_robots and not link.url.startswith("file:"):
-            detail = self.robots.refusal(link.url)
+            source = robots_url(link.url)
+            rules = self._robots.get(source)
+            if rules is None:
+                return Decision(decision.role, decision.depth, link.url, robots=source)
+            detail = rules.refusal(link.url, self.user_agent)
             if detail is not None:
                 return Decision(decision.role, decision.depth, link.url, "robots", detail)
         return decision

@@ -1,0 +1,134 @@
+"""Where a capture's bytes go, chosen once from `--payload`: files, the WARC, or both.
+
+`files` places each payload file under `data/web/`; `warc` writes every exchange into the
+WARC and keeps no payload file; `both` does both, the payload file being the WARC's spool
+when no content coding was removed. Nothing else in a capture asks which mode it is in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from preserve.bag import PayloadWriter
+from preserve.capture.recording import Recorded, Recording
+from preserve.capture.seeds import Seed
+from preserve.errors import PackagingFailed
+from preserve.layout import local_payload_path, payload_path
+from preserve.models import Body, CaptureOptions, FetchResult, LogRecord
+
+
+@dataclass(slots=True)
+class Stored:
+    """Where one result's bytes went: a payload file, a WARC record, or both."""
+
+    relpath: str | None
+    """The payload file, relative to the bag; None when only the WARC holds the bytes."""
+    offset: int | None
+    """The offset of the final response's record in the WARC; None without a WARC."""
+
+
+class Sink:
+    """The files and the WARC of one capture, as `--payload` asks; fed by the coordinator."""
+
+    def __init__(
+        self,
+        bag_dir: Path,
+        bag_name: str,
+        *,
+        seed: Seed,
+        options: CaptureOptions,
+        created: datetime,
+    ) -> None:
+        self.seed = seed
+        self.writer = PayloadWriter(bag_dir, options.checksums)
+        self.files = options.payload != "warc"
+        self.recording: Recording | None = None
+        if options.payload != "files":
+            self.recording = Recording(
+                bag_dir,
+                bag_name,
+                seed=seed.display(seed.url),
+                options=options,
+                created=created,
+            )
+        # With --payload warc there is no payload file to list in a manifest: the payload's
+        # digest is the WARC's (sha256), and the bag's algorithms hash the WARC itself.
+        self.payload_algorithms = options.checksums if self.files else ("sha256",)
+        self._placed: dict[str, str] = {}
+
+    @property
+    def keep_received(self) -> bool:
+        """Return whether fetches must keep the bodies as received (for the WARC)."""
+        return self.recording is not None
+
+    @property
+    def relpath_of_warc(self) -> str | None:
+        """Return where the WARC goes in the bag, or None without one."""
+        return None if self.recording is None else self.recording.relpath
+
+    def stored_bytes(self) -> int:
+        """Return the bytes stored so far, as `--max-bytes` counts them."""
+        stored = self.writer.total_bytes
+        if self.recording is not None and not self.files:
+            stored += self.recording.size
+        return stored
+
+    def store(self, result: FetchResult) -> Stored:
+        """Write a result's WARC records, then place its payload file; return where they went.
+
+        WARC records come first: with no content coding the payload file is the WARC's spool.
+        """
+        offset = self._archive(result)
+        if result.body is None or not self.files:
+            return Stored(None, offset)
+        return Stored(self._place(result.final_url, result.body), offset)
+
+    def recorded_robots(self, result: FetchResult) -> None:
+        """Write the WARC records of a robots.txt fetch (it is not a payload file)."""
+        if self.recording is not None:
+            self.recording.fetched(result)
+
+    def logged(self, record: LogRecord) -> None:
+        """Write a capture-log entry into the WARC, when there is one."""
+        if self.recording is not None:
+            self.recording.logged(record)
+
+    def _archive(self, result: FetchResult) -> int | None:
+        if self.recording is None:
+            return None
+        if result.final_url.startswith("file:"):
+            if result.body is None:
+                return None
+            return self.recording.local(self.seed.display(result.final_url), result.body)
+        return self.recording.fetched(result)
+
+    def _place(self, final: str, body: Body) -> str:
+        """Move a body into the bag under its payload path, once per final URL."""
+        if final in self._placed:
+            body.path.unlink(missing_ok=True)
+            return self._placed[final]
+        if final.startswith("file:"):
+            root = self.seed.root
+            assert root is not None
+            rel = Path(unquote(urlsplit(final).path)).relative_to(root).as_posix()
+            relpath = "data/" + local_payload_path(rel)
+        else:
+            relpath = "data/" + payload_path(final)
+        try:
+            self.writer.place(body.path, relpath, body.size, body.digests)
+        except OSError as exc:
+            raise PackagingFailed(f"cannot write {relpath}: {exc.strerror or exc}") from exc
+        self._placed[final] = relpath
+        return relpath
+
+    def finish(self) -> Recorded | None:
+        """Close the WARC, when there is one, and list it and its index in the bag."""
+        return None if self.recording is None else self.recording.finish(self.writer)
+
+    def discard(self) -> None:
+        """Close and remove the WARC after a failure."""
+        if self.recording is not None:
+            self.recording.discard()
