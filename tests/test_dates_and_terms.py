@@ -9,10 +9,12 @@ capture's time is provenance; parts of a page and pages it links to are told apa
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner, Result
 from hypothesis import given, settings
@@ -25,6 +27,7 @@ from preserve.metadata import (
     extract,
     parse_user_metadata,
 )
+from preserve.metadata.terms import DATE_TERMS
 from preserve.metadata.values import MAX_LANGUAGE_TAG, language_tag
 
 from .conftest import ROOT, Server
@@ -53,6 +56,50 @@ def dc_values(data: bytes) -> list[tuple[str, str]]:
     return [
         (str(child.tag).removeprefix(DCTERMS), child.text or "") for child in etree.fromstring(data)
     ]
+
+
+# --- 1. every date term is checked alike ----------------------------------------------------
+
+
+@pytest.mark.parametrize("term", sorted(DATE_TERMS))
+@pytest.mark.parametrize("text", BAD_DATES)
+def test_every_date_term_refuses_what_is_not_w3cdtf(term: str, text: str, tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="W3CDTF") as given_pair:
+        parse_user_metadata([f"{term}={text}"], None)
+    assert given_pair.value.exit_code == 2
+    path = write_json(tmp_path / "meta.json", {term: text})
+    with pytest.raises(BadInput, match=re.escape(repr(term))):
+        parse_user_metadata([], path)
+
+
+@pytest.mark.parametrize("term", sorted(DATE_TERMS))
+@pytest.mark.parametrize(("text", "written"), GOOD_DATES)
+def test_every_date_term_keeps_a_w3cdtf_date(
+    term: str, text: str, written: str, tmp_path: Path
+) -> None:
+    assert [v.text for v in parse_user_metadata([f"{term}={text}"], None).get(term)] == [written]
+    path = write_json(tmp_path / "meta.json", {term: [text]})
+    assert [v.text for v in parse_user_metadata([], path).get(term)] == [written]
+
+
+@pytest.mark.parametrize("text", BAD_DATES[:2])
+def test_capture_with_a_bad_dc_date_exits_2_before_any_fetch(
+    site: Server, tmp_path: Path, text: str
+) -> None:
+    result = run("capture", site.url("/"), "-o", tmp_path / "out", "--dc", f"date={text}")
+    assert result.exit_code == 2
+    assert "'date=" in result.stderr
+    assert "W3CDTF" in result.stderr
+    assert site.requests == []
+
+
+def test_published_schema_refuses_a_bad_date_for_every_date_term() -> None:
+    for name in sorted(DATE_TERMS):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({name: "15/10/2001"}, PUBLISHED)
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({name: ["2001", "2001-10-15T10:00"]}, PUBLISHED)
+        jsonschema.validate({name: ["2001", "2001-10-15T10:00Z"]}, PUBLISHED)
 
 
 # --- 2. language values are registered BCP 47 tags -------------------------------------------

@@ -32,8 +32,10 @@ def _values_schema(pattern: str | None = None, what: str | None = None) -> dict[
 
 
 def _term_schema(term: str) -> dict[str, object]:
-    if term in DATE_TERMS - {"date"}:
-        return _values_schema(_W3CDTF_PATTERN, "W3CDTF: YYYY, YYYY-MM, YYYY-MM-DD or a date-time")
+    if term in DATE_TERMS:
+        return _values_schema(
+            _W3CDTF_PATTERN, "W3CDTF: YYYY, YYYY-MM, YYYY-MM-DD or a date-time with a time zone"
+        )
     if term == "language":
         return _values_schema(
             _LANGUAGE_PATTERN, "a BCP 47 language tag whose subtags are registered, e.g. en-GB"
@@ -76,9 +78,9 @@ def parse_user_metadata(dc_pairs: Sequence[str], metadata_file: Path | None) -> 
 
     A term given with `--dc` replaces that term's values from the file; repeated `--dc` of one
     term add values. Raises BadInput (exit 2) naming the pair or the field that is wrong: an
-    unknown term, an empty value, a date that is not W3CDTF, a language tag that is malformed
-    or not registered, a file that cannot be read or does not match
-    `schemas/metadata.schema.json`.
+    unknown term, an empty value, a date that is not W3CDTF (a date-time without a time zone
+    included), a language tag that is malformed or not registered, a file that cannot be read
+    or does not match `schemas/metadata.schema.json`.
     """
     merged: dict[str, list[Value]] = {}
     if metadata_file is not None:
@@ -182,11 +184,12 @@ def _checked(term: str, text: str, where: str) -> str:
         return tag
     if term in DATE_TERMS:
         parsed = parse_date(value)
-        if parsed is not None and ("T" in parsed or ":" not in value):
-            return parsed
-        if term != "date":
+        # parse_date keeps only the day of a date-time that states no zone; a user's value
+        # must say the instant it means.
+        if parsed is None or ("T" not in parsed and ":" in value):
             raise BadInput(
                 f"{where}: {value!r} is not a W3CDTF date "
                 "(YYYY, YYYY-MM, YYYY-MM-DD or a date-time with a time zone)"
             )
+        return parsed
     return value
