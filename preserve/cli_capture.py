@@ -28,7 +28,7 @@ from preserve.capture.seeds import (
     weak_checksum_warning,
 )
 from preserve.cli import Console, _option
-from preserve.errors import BadInput, Interrupted, PreserveError
+from preserve.errors import BadInput, Interrupted
 from preserve.models import DEFAULT_CHECKSUMS, BagInfo, CaptureOptions, CaptureResult
 from preserve.report import SeedFailure, run_document, summary_text
 
@@ -425,37 +425,28 @@ def _gather_seeds(urls: tuple[str, ...], input_file: str | None) -> list[str]:
 def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) -> int:
     """Capture every seed; return the exit code of the run."""
     # Imported here, not at the top, so that `preserve --help` and `validate` start quickly.
-    from preserve.capture import capture
+    from preserve.capture import capture_many
 
     # One entry per seed, in the order given: a bag written, or why not.
     outcomes: list[CaptureResult | SeedFailure] = []
-    attempting = False
+
+    def tell(outcome: CaptureResult | SeedFailure) -> None:
+        outcomes.append(outcome)
+        if isinstance(outcome, SeedFailure):
+            message, seed = outcome.message, outcome.seed
+            console.error(message if seed in message else f"{seed}: {message}")
+            return
+        console.say(summary_text(outcome))
+        if not opts["as_json"]:
+            click.echo(str(outcome.bag_path))
 
     def capture_each(seeds: list[str]) -> None:
-        nonlocal attempting
         options = _options(opts, single=len(seeds) == 1)
         check_output(opts["output"])
         weak = weak_checksum_warning(options.checksums)
         if weak is not None:
             console.say(f"preserve: warning: {weak}")
-        for seed in seeds:
-            attempting = True
-            try:
-                result = capture(seed, opts["output"], options, observer=console.record)
-            except Interrupted:
-                raise
-            except PreserveError as exc:
-                if isinstance(exc, BadInput):
-                    raise
-                outcomes.append(SeedFailure(seed, str(exc), exc.exit_code))
-                attempting = False
-                console.error(str(exc) if seed in str(exc) else f"{seed}: {exc}")
-                continue
-            outcomes.append(result)
-            attempting = False
-            console.say(summary_text(result))
-            if not opts["as_json"]:
-                click.echo(str(result.bag_path))
+        capture_many(seeds, opts["output"], options, observer=console.record, on_outcome=tell)
 
     def capture_all() -> int:
         with _signals_as_errors():
@@ -465,7 +456,7 @@ def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) 
             except Interrupted as exc:
                 # The report lists every seed: the one cut short, and those never started.
                 unfinished = seeds[len(outcomes) :]
-                if attempting and unfinished:
+                if unfinished:
                     outcomes.append(SeedFailure(unfinished.pop(0), str(exc), exc.exit_code))
                 outcomes.extend(
                     SeedFailure(seed, f"not attempted: {exc}", exc.exit_code, attempted=False)

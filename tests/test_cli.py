@@ -311,12 +311,12 @@ def test_a_bad_name_exits_2_before_any_request(
 def test_unexpected_error_exits_70_with_traceback(
     site: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import preserve.capture
+    import preserve.capture.run
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise ZeroDivisionError("bug")
 
-    monkeypatch.setattr(preserve.capture, "capture", broken)
+    monkeypatch.setattr(preserve.capture.run, "capture", broken)
     result = run("capture", site.url("/"), "-o", str(tmp_path))
     assert result.exit_code == 70
     assert "Traceback" in result.stderr
