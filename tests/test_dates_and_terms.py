@@ -27,7 +27,8 @@ from preserve.metadata import (
     extract,
     parse_user_metadata,
 )
-from preserve.metadata.terms import DATE_TERMS
+from preserve.metadata.terms import DATE_TERMS, ORDER, term_name
+from preserve.metadata.user import SCHEMA_ID
 from preserve.metadata.values import MAX_LANGUAGE_TAG, language_tag
 
 from .conftest import ROOT, Server
@@ -195,3 +196,130 @@ def test_language_registry_is_loaded_only_when_a_language_is_read() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert done.stdout.splitlines()[-3:] == ["help: False", "metadata: False", "language: True"]
+
+
+# --- 8 and 9. one reader of term names; an error points where every user can look ------------
+
+
+def test_metadata_file_takes_the_names_dc_takes(tmp_path: Path) -> None:
+    path = write_json(
+        tmp_path / "meta.json",
+        {
+            "dc.title": "From dc.title",
+            "dcterms:alternative": ["Alt"],
+            "DCTERMS.Subject": ["a", "b"],
+            "dc:Date": "2001",
+        },
+    )
+    user = parse_user_metadata([], path)
+    assert user.terms() == ("title", "alternative", "subject", "date")
+    assert [v.text for v in user.get("title")] == ["From dc.title"]
+    from_dc = parse_user_metadata(["dc.title=From dc.title", "dcterms:alternative=Alt"], None)
+    assert [v.text for v in from_dc.get("title")] == [v.text for v in user.get("title")]
+    for name in ("dc.title", "dcterms.title", "dcterms:title", "Title"):
+        file_user = parse_user_metadata([], write_json(tmp_path / "one.json", {name: "x"}))
+        assert file_user.terms() == ("title",)
+        jsonschema.validate({name: "x"}, PUBLISHED)
+
+
+def test_two_names_of_one_term_in_a_file_are_refused(tmp_path: Path) -> None:
+    path = write_json(tmp_path / "meta.json", {"title": "a", "dc.title": "b"})
+    with pytest.raises(BadInput, match=re.escape("'title' and 'dc.title' both give 'title'")):
+        parse_user_metadata([], path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"titel": "x"}',
+        '{"date": "15/10/2001"}',
+        '{"language": "english"}',
+        '{"title": "a", "dc.title": "b"}',
+        '{"title": "a",}',
+    ],
+)
+def test_bad_file_hint_points_to_what_every_user_has(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "meta.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(BadInput) as caught:
+        parse_user_metadata([], path)
+    assert caught.value.hint is not None
+    assert SCHEMA_ID in caught.value.hint
+    assert "README, section Metadata" in caught.value.hint
+    assert "schemas/README.md" not in str(caught.value)
+
+
+NAME_PIECES = st.sampled_from(
+    [
+        "dc",
+        "DC",
+        "dcterms",
+        "DCTerms",
+        ".",
+        ":",
+        "_",
+        " ",
+        "\n",
+        "title",
+        "TITLE",
+        "hasPart",
+        "haspart",
+        "date",
+        "Issued",
+        "x",
+        "é",
+        "K",
+        "$schema",
+    ]
+)
+
+
+@settings(deadline=None, max_examples=400)
+@given(st.lists(NAME_PIECES, max_size=4).map("".join) | st.text(max_size=12))
+def test_published_schema_accepts_exactly_the_names_term_name_reads(name: str) -> None:
+    validator = jsonschema.Draft202012Validator(PUBLISHED)
+    accepted = validator.is_valid({name: "2001"})
+    if name == "$schema":
+        assert accepted
+    elif not name.endswith("\n"):
+        # Python's `$` also matches before a final newline; ECMA-262's does not. The reader
+        # refuses such a name all the same.
+        assert accepted == (term_name(name) is not None), name
+    elif accepted:
+        assert term_name(name) is None
+
+
+JSON_VALUES = st.one_of(
+    st.text(max_size=12),
+    st.lists(st.text(max_size=12), max_size=3),
+    st.sampled_from(["2001", "2001-10-15T10:00", "en-GB", "english", 7, None, []]),
+)
+METADATA_DOCUMENTS = st.dictionaries(
+    st.sampled_from(ORDER) | st.lists(NAME_PIECES, max_size=3).map("".join), JSON_VALUES, max_size=4
+).map(lambda document: json.dumps(document).encode())
+
+
+@settings(deadline=None, max_examples=300)
+@given(data=st.binary(max_size=300) | METADATA_DOCUMENTS)
+def test_any_metadata_file_gives_values_or_bad_input(
+    data: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.mktemp("meta") / "meta.json"
+    path.write_bytes(data)
+    try:
+        user = parse_user_metadata([], path)
+    except BadInput as exc:
+        assert exc.exit_code == 2
+    else:
+        assert all(term in ORDER for term in user.terms())
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(NAME_PIECES, max_size=3).map("".join), st.text(max_size=30))
+def test_any_dc_pair_gives_a_value_or_bad_input(name: str, value: str) -> None:
+    try:
+        user = parse_user_metadata([f"{name}={value}"], None)
+    except BadInput as exc:
+        assert exc.exit_code == 2
+    else:
+        assert user.terms() == (term_name(name.strip()),)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from preserve.metadata.values import DCMI_TYPES, is_uri, language_tag, media_type, parse_date
 
 # The fifteen elements of simple Dublin Core, in the order oai_dc and DCMI list them.
@@ -86,14 +88,39 @@ URI_TERMS = frozenset(
 )
 
 
+# What a term's name may start with: HTML's `DC.title`, Archivematica's `dc.title` and
+# `dcterms.alternative`, XML's `dc:title` and `dcterms:alternative`; any case.
+PREFIXES = ("dcterms.", "dcterms:", "dc.", "dc:")
+
+
 def term_name(name: str) -> str | None:
-    """Return the DCMI term a name means (`DC.Title`, `dcterms:hasPart`, `haspart`), or None."""
-    key = name.strip()
-    for prefix in ("dcterms.", "dcterms:", "dc.", "dc:"):
-        if key.lower().startswith(prefix):
+    """Return the DCMI term a name means (`DC.Title`, `dcterms:hasPart`, `haspart`), or None.
+
+    The one reader of term names, for `--dc`, `--metadata` files and the published schema
+    (`name_pattern` matches exactly the names it accepts): a term in any case, after one of
+    `PREFIXES`; nothing else (no spaces, no non-ASCII look-alikes).
+    """
+    if not name.isascii():
+        return None
+    key = name.lower()
+    for prefix in PREFIXES:
+        if key.startswith(prefix):
             key = key[len(prefix) :]
             break
-    return _BY_LOWER.get(key.lower())
+    return _BY_LOWER.get(key)
+
+
+def name_pattern(terms: tuple[str, ...] = ORDER) -> str:
+    """Return a regular expression (JSON Schema's dialect) matching each name of `terms`
+    that `term_name` accepts."""
+    prefix = "(?:" + _any_case("dc") + "(?:" + _any_case("terms") + ")?[.:])?"
+    names = "|".join(_any_case(term) for term in terms)
+    return f"^{prefix}(?:{names})$"
+
+
+def _any_case(word: str) -> str:
+    """Return a pattern matching `word` in any case, without flags (JSON Schema has none)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
 
 
 def simple_element(term: str) -> str | None:

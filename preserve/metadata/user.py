@@ -9,13 +9,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from preserve.errors import BadInput
-from preserve.metadata.terms import DATE_TERMS, ORDER, term_name
+from preserve.metadata.terms import DATE_TERMS, ORDER, name_pattern, term_name
 from preserve.metadata.values import Value, clean_text, language_tag, parse_date
 
 if TYPE_CHECKING:
     import jsonschema  # type: ignore[import-untyped]
 
 SCHEMA_ID = "https://github.com/preserve-archive/preserve/blob/main/schemas/metadata.schema.json"
+# What every user has, however preserve was installed: the schema's published address and the
+# README section that explains it.
+FORMAT_HINT = f"the file's format: README, section Metadata, and {SCHEMA_ID}"
+# Dublin Core for one page is a few kilobytes; a file far larger is not a metadata file.
+MAX_FILE_BYTES = 1 << 20
 DC_SOURCE = "--dc"
 FILE_SOURCE = "--metadata"
 _W3CDTF_PATTERN = (
@@ -49,12 +54,21 @@ SCHEMA: dict[str, object] = {
     "title": "preserve --metadata file",
     "description": (
         "Dublin Core values that override or add to what preserve extracts from a page. "
-        "Each key is a DCMI Metadata Term (title, creator, issued, hasPart, ...); each value "
-        "is a non-empty string or a list of them."
+        "Each key is a DCMI Metadata Term (title, creator, issued, hasPart, ...), in any case, "
+        "bare or after dc. dc: dcterms. or dcterms: (dc.title, dcterms:alternative), as --dc "
+        "reads it; each value is a non-empty string or a list of them. preserve also checks "
+        "that a date exists and that a language tag's subtags are registered."
     ),
     "type": "object",
-    "propertyNames": {"enum": ["$schema", *ORDER]},
+    "propertyNames": {"anyOf": [{"const": "$schema"}, {"pattern": name_pattern()}]},
+    # Each term under its own name, for editors that offer names and explain values; the
+    # patterns below check the same values under every other spelling of a name.
     "properties": {"$schema": {"type": "string"}, **{t: _term_schema(t) for t in ORDER}},
+    "patternProperties": {
+        name_pattern(): _values_schema(),
+        name_pattern(tuple(t for t in ORDER if t in DATE_TERMS)): _term_schema("date"),
+        name_pattern(("language",)): _term_schema("language"),
+    },
 }
 
 
@@ -76,23 +90,26 @@ class UserMetadata:
 def parse_user_metadata(dc_pairs: Sequence[str], metadata_file: Path | None) -> UserMetadata:
     """Return the user's metadata from `--dc ELEMENT=VALUE` pairs and a `--metadata` file.
 
-    A term given with `--dc` replaces that term's values from the file; repeated `--dc` of one
+    Both name terms alike (`terms.term_name`: `title`, `DC.Title`, `dcterms:alternative`). A
+    term given with `--dc` replaces that term's values from the file; repeated `--dc` of one
     term add values. Raises BadInput (exit 2) naming the pair or the field that is wrong: an
     unknown term, an empty value, a date that is not W3CDTF (a date-time without a time zone
     included), a language tag that is malformed or not registered, a file that cannot be read
-    or does not match `schemas/metadata.schema.json`.
+    or does not match `SCHEMA` (published as `schemas/metadata.schema.json`).
     """
     merged: dict[str, list[Value]] = {}
     if metadata_file is not None:
-        for term, texts in _read_file(metadata_file).items():
-            where = f"--metadata {metadata_file}: field {term!r}"
-            merged[term] = [Value(_checked(term, text, where), FILE_SOURCE) for text in texts]
+        for key, (term, texts) in _read_file(metadata_file).items():
+            where = f"--metadata {metadata_file}: field {key!r}"
+            merged[term] = [
+                Value(_checked(term, text, where, FORMAT_HINT), FILE_SOURCE) for text in texts
+            ]
     from_dc: dict[str, list[Value]] = {}
     for pair in dc_pairs:
         name, separator, text = pair.partition("=")
         if not separator:
             raise BadInput(f"--dc {pair!r}: expected ELEMENT=VALUE", hint="e.g. --dc title=…")
-        found = term_name(name)
+        found = term_name(name.strip())
         if found is None:
             raise BadInput(
                 f"--dc {pair!r}: {name.strip()!r} is not a Dublin Core element or DC term",
@@ -105,35 +122,62 @@ def parse_user_metadata(dc_pairs: Sequence[str], metadata_file: Path | None) -> 
     return UserMetadata(tuple((term, tuple(values)) for term, values in ordered))
 
 
-def _read_file(path: Path) -> dict[str, list[str]]:
-    """Return the terms and values of a --metadata file, checked against SCHEMA."""
+def _read_file(path: Path) -> dict[str, tuple[str, list[str]]]:
+    """Return each field of a --metadata file as its key -> (term, values), checked against
+    SCHEMA; two keys naming one term (`title`, `dc.title`) are refused."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise BadInput(f"cannot read --metadata {path}: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise BadInput(f"--metadata {path}: larger than {MAX_FILE_BYTES:,} bytes", hint=FORMAT_HINT)
     try:
         document = json.loads(raw.decode("utf-8-sig"), object_pairs_hook=_no_duplicates)
     except UnicodeDecodeError as exc:
-        raise BadInput(f"--metadata {path}: not UTF-8 text ({exc.reason})") from exc
+        raise BadInput(
+            f"--metadata {path}: not UTF-8 text ({exc.reason})", hint=FORMAT_HINT
+        ) from exc
     except json.JSONDecodeError as exc:
         raise BadInput(
-            f"--metadata {path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            f"--metadata {path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            hint=FORMAT_HINT,
         ) from exc
     except _DuplicateKey as exc:
-        raise BadInput(f"--metadata {path}: field {exc.args[0]!r} is given twice") from exc
+        raise BadInput(
+            f"--metadata {path}: field {exc.args[0]!r} is given twice", hint=FORMAT_HINT
+        ) from exc
+    except (ValueError, RecursionError) as exc:
+        # A number past Python's digit limit, or arrays nested past the parser's depth.
+        raise BadInput(
+            f"--metadata {path}: not usable JSON (a number too long or nesting too deep)",
+            hint=FORMAT_HINT,
+        ) from exc
     # Only a --metadata file needs the JSON Schema validator, so it is loaded only then.
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(SCHEMA)
     error = jsonschema.exceptions.best_match(validator.iter_errors(document))
     if error is not None:
-        raise BadInput(f"--metadata {path}: {_describe(error)}", hint="see schemas/README.md")
+        raise BadInput(f"--metadata {path}: {_describe(error)}", hint=FORMAT_HINT)
     assert isinstance(document, dict)
-    return {
-        term: [value] if isinstance(value, str) else list(value)
-        for term, value in document.items()
-        if term != "$schema"
-    }
+    fields: dict[str, tuple[str, list[str]]] = {}
+    named: dict[str, str] = {}
+    for key, value in document.items():
+        if key == "$schema":
+            continue
+        term = term_name(key)
+        if term is None:
+            # Only a name the schema's dialect reads differently (a final newline) gets here.
+            raise BadInput(f"--metadata {path}: {_not_a_term(key)}", hint=FORMAT_HINT)
+        if term in named:
+            raise BadInput(
+                f"--metadata {path}: fields {named[term]!r} and {key!r} both give {term!r}",
+                hint=FORMAT_HINT,
+            )
+        named[term] = key
+        fields[key] = (term, [value] if isinstance(value, str) else list(value))
+    return fields
 
 
 class _DuplicateKey(ValueError):
@@ -149,10 +193,14 @@ def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return out
 
 
+def _not_a_term(key: object) -> str:
+    return f"field {key!r} is not a DCMI term (such as title, dc.creator, dcterms:issued)"
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     """Return a validation error as a sentence that names the field at fault."""
     if "propertyNames" in error.absolute_schema_path:
-        return f"field {error.instance!r} is not a DCMI term (such as title, creator, issued)"
+        return _not_a_term(error.instance)
     path = list(error.absolute_path)
     if not path:
         return "the file must hold one JSON object of DCMI terms"
@@ -169,17 +217,19 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"field {field!r} {problem}"
 
 
-def _checked(term: str, text: str, where: str) -> str:
-    """Return a user's value cleaned (and normalised for dates and languages), or raise."""
+def _checked(term: str, text: str, where: str, hint: str | None = None) -> str:
+    """Return a user's value cleaned (and normalised for dates and languages), or raise
+    BadInput naming `where`, with `hint`."""
     value = clean_text(text)
     if not value:
-        raise BadInput(f"{where}: the value is empty")
+        raise BadInput(f"{where}: the value is empty", hint=hint)
     if term == "language":
         tag = language_tag(value)
         if tag is None:
             raise BadInput(
                 f"{where}: {value!r} is not a valid BCP 47 language tag (such as en-GB; "
-                "the IANA Language Subtag Registry must hold each subtag)"
+                "the IANA Language Subtag Registry must hold each subtag)",
+                hint=hint,
             )
         return tag
     if term in DATE_TERMS:
@@ -189,7 +239,8 @@ def _checked(term: str, text: str, where: str) -> str:
         if parsed is None or ("T" not in parsed and ":" in value):
             raise BadInput(
                 f"{where}: {value!r} is not a W3CDTF date "
-                "(YYYY, YYYY-MM, YYYY-MM-DD or a date-time with a time zone)"
+                "(YYYY, YYYY-MM, YYYY-MM-DD or a date-time with a time zone)",
+                hint=hint,
             )
         return parsed
     return value
