@@ -51,6 +51,7 @@ INFO = CaptureInfo(
     "urn:uuid:00000000-0000-4000-8000-000000000000",
     "http://h.example/",
     datetime(2001, 10, 5, 12, 0, tzinfo=UTC),
+    "h.example-20011005T120000Z-00000000",
 )
 POLICY = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
 PREMIS = "{http://www.loc.gov/premis/v3}"

@@ -13,8 +13,8 @@ from click.testing import CliRunner, Result
 from lxml import etree
 
 import preserve
+from preserve.capture.finish import PROFILE_IDENTIFIER
 from preserve.cli import main
-from preserve.package import PROFILE_IDENTIFIER
 
 from .conftest import ROOT, Server
 

@@ -28,12 +28,13 @@ class CaptureInfo:
     """What the front page says about the capture as a whole.
 
     `identifier` is the capture's `urn:uuid:`, `seed_url` the URL asked for, `created` when
-    the capture started.
+    the capture started, `bag_name` the name of the bag's folder as the capture wrote it.
     """
 
     identifier: str
     seed_url: str
     created: datetime
+    bag_name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +135,7 @@ def _header(info: CaptureInfo, seed: Listed | None) -> str:
         seed_url += f" (redirected to {web_link(seed.url)})"
     title = seed.title if seed is not None else None
     rows = [
-        ("Bag", f'<span id="bag-name">{_BAG_NAME_UNKNOWN}</span>'),
+        ("Bag", f"<code>{html.escape(info.bag_name)}</code>"),
         ("Identifier", f"<code>{html.escape(info.identifier)}</code>"),
         ("Seed", seed_url),
         (
@@ -185,27 +186,7 @@ def _size(size: int | None) -> str:
     return f'<span title="{size:,} bytes">{shown}</span>'
 
 
-_BAG_NAME_UNKNOWN = "the folder that holds <code>data/</code>"
-# A bag is its folder, and a folder may be renamed after capture (a repository often does):
-# the page names the folder it is opened from, never a name that may have gone stale.
-_BAG_NAME_SCRIPT = """(function () {
-  var parts = location.pathname.split("/");
-  var n = parts.length;
-  if (n < 5 || parts[n - 1] !== "index.html" || parts[n - 2] !== "access"
-      || parts[n - 3] !== "data" || !parts[n - 4]) {
-    return;
-  }
-  var name;
-  try {
-    name = decodeURIComponent(parts[n - 4]);
-  } catch (error) {
-    name = parts[n - 4];
-  }
-  document.getElementById("bag-name").textContent = name;
-})();"""
-
-_TEMPLATE = (
-    """<!DOCTYPE html>
+_TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -248,12 +229,6 @@ may have changed or gone since.</p>
 {media_rows}
 </tbody>
 </table>
-<script>
-"""
-    + _BAG_NAME_SCRIPT.replace("{", "{{").replace("}", "}}")
-    + """
-</script>
 </body>
 </html>
 """
-)

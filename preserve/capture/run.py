@@ -16,6 +16,7 @@ from pathlib import Path
 from preserve.bag import Staging, clean_stale
 from preserve.bag.serialize import EXTENSIONS, serialize_bag
 from preserve.bag.staging import check_name_free, check_output
+from preserve.capture.finish import SeedOutcome, finish_bag, profile_identifiers
 from preserve.capture.frontier import Frontier
 from preserve.capture.ingest import Ingestion
 from preserve.capture.loop import RunLoop
@@ -26,7 +27,6 @@ from preserve.errors import BadInput, FetchFailed, Interrupted, PreserveError
 from preserve.fetch import default_user_agent
 from preserve.metadata import parse_user_metadata
 from preserve.models import CaptureOptions, CaptureResult, LogRecord
-from preserve.package import SeedOutcome, finish_bag, profile_identifiers
 from preserve.report import SeedFailure
 
 
@@ -91,6 +91,7 @@ def capture(
             url_map=ingestion.url_map,
             created=now,
             capture_id=capture_id,
+            bag_name=name,
             user=user,
             profiles=profiles,
             warc_files=recorded.files if recorded is not None else (),

@@ -12,10 +12,10 @@ from preserve._version import __version__
 from preserve.access import CaptureInfo, build_access_copy
 from preserve.access.catalog import http_charset
 from preserve.bag import PayloadWriter
-from preserve.bag.conformance import check_capture_options
+from preserve.bag.conformance import require_capture_options
 from preserve.bag.profile import load_profile
 from preserve.discover import HTML_TYPES, PARSE_LIMIT
-from preserve.errors import BadInput, PackagingFailed
+from preserve.errors import PackagingFailed
 from preserve.metadata import (
     CaptureFacts,
     MetadataRecords,
@@ -149,6 +149,7 @@ def finish_bag(
     url_map: Sequence[tuple[str, str]],
     created: datetime,
     capture_id: uuid.UUID,
+    bag_name: str,
     user: UserMetadata | None,
     profiles: Sequence[str] = (PROFILE_IDENTIFIER,),
     warc_files: Sequence[PayloadFile] = (),
@@ -165,7 +166,7 @@ def finish_bag(
     identifier = f"urn:uuid:{capture_id}"
     derived: tuple[PayloadFile, ...] = ()
     if options.access and options.payload != "warc":
-        info = CaptureInfo(identifier, seed.requested_url, created)
+        info = CaptureInfo(identifier, seed.requested_url, created, bag_name)
         derived = write_access_copy(writer, records, url_map, info)
     writer.write_bytes("data/logs/capture-log.jsonl", capture_log(records))
     if options.payload == "warc":
@@ -280,13 +281,9 @@ def profile_identifiers(options: CaptureOptions) -> list[str]:
         if options.metadata_location == "tag"
         else []
     )
-    problems = check_capture_options(
+    require_capture_options(
         profile, options.checksums, given, options.serialize, tag_files=tag_files
     )
-    if problems:
-        raise BadInput(
-            f"the options do not meet the profile {profile.identifier}: " + "; ".join(problems)
-        )
     if profile.identifier not in identifiers:
         identifiers.append(profile.identifier)
     return identifiers
