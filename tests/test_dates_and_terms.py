@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+import preserve
 from preserve.cli import main
 from preserve.errors import BadInput
 from preserve.metadata import (
@@ -30,9 +31,10 @@ from preserve.metadata import (
 from preserve.metadata.terms import DATE_TERMS, ORDER, term_name
 from preserve.metadata.user import SCHEMA_ID
 from preserve.metadata.values import MAX_LANGUAGE_TAG, language_tag
+from preserve.models import CaptureOptions
 
 from .conftest import ROOT, Server
-from .test_metadata import DCTERMS
+from .test_metadata import CLOCK, DCTERMS, PREMIS, load_schema
 
 PUBLISHED = json.loads((ROOT / "schemas" / "metadata.schema.json").read_text(encoding="utf-8"))
 BAD_DATES = ["15/10/2001", "2001-10-15T10:00", "2001-10-15 10:00", "2001-02-30", "circa 1990"]
@@ -196,6 +198,45 @@ def test_language_registry_is_loaded_only_when_a_language_is_read() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert done.stdout.splitlines()[-3:] == ["help: False", "metadata: False", "language: True"]
+
+
+# --- 3. a local file's provenance says no HTTP took place ------------------------------------
+
+
+def test_local_file_capture_states_where_format_and_source_came_from(tmp_path: Path) -> None:
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / "page.html").write_text("<title>Saved</title><img src=a.gif>", encoding="utf-8")
+    (saved / "a.gif").write_bytes(b"GIF89a")
+    result = preserve.capture(str(saved / "page.html"), tmp_path / "out", clock=lambda: CLOCK)
+    metadata = result.bag_path / "data" / "metadata"
+    provenance = " ".join(
+        text for term, text in dc_values((metadata / "dc.xml").read_bytes()) if term == "provenance"
+    )
+    assert "HTTP Content-Type" not in provenance
+    assert "final URL" not in provenance
+    assert "format from the file name's extension" in provenance
+    assert "source from the file's path relative to the seed's folder" in provenance
+    assert "from the local file file:page.html" in provenance
+    assert "no HTTP took place" in provenance
+    premis = etree.parse(str(metadata / "premis.xml"))
+    load_schema("premis-v3-0.xsd").assertValid(premis)
+    detail = premis.findtext(f".//{PREMIS}eventDetail") or ""
+    assert detail.startswith("read the local file file:page.html")
+    for name in ("dc.xml", "premis.xml", "metadata.csv", "oai_dc.xml"):
+        assert str(tmp_path) not in (metadata / name).read_text(encoding="utf-8")
+
+
+def test_http_capture_still_credits_the_content_type(http: Server, tmp_path: Path) -> None:
+    http.route("/", body=b"<title>Served</title>", headers={"Content-Type": "text/html"})
+    result = preserve.capture(http.url("/"), tmp_path / "out", CaptureOptions(retries=0))
+    provenance = " ".join(
+        text
+        for term, text in dc_values((result.bag_path / "data/metadata/dc.xml").read_bytes())
+        if term == "provenance"
+    )
+    assert "format from HTTP Content-Type; source from final URL" in provenance
+    assert "local file" not in provenance
 
 
 # --- 8 and 9. one reader of term names; an error points where every user can look ------------

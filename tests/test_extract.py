@@ -392,6 +392,13 @@ def test_dates_are_explicit_w3cdtf_or_dropped() -> None:
     assert texts(time_only.issued) == ["2001-10-14"]
 
 
+def test_a_local_file_s_source_is_its_relative_path() -> None:
+    found = extract(page(), final_url="file:saved/page.html", requested_url="file:saved/page.html")
+    assert [(v.text, v.source) for v in found.source] == [
+        ("file:saved/page.html", "the file's path relative to the seed's folder")
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -360,7 +360,14 @@ def _sources(page: _Page, final_url: str, requested_url: str | None) -> tuple[Va
         _uri_or_text,
     )
     out = list(stated)
-    for label, url in (("final URL", final_url), ("requested URL", requested_url)):
+    fetched: tuple[tuple[str, str | None], ...] = (
+        ("final URL", final_url),
+        ("requested URL", requested_url),
+    )
+    if final_url.startswith("file:"):
+        # A local capture names its file relative to the seed's folder; nothing was fetched.
+        fetched = (("the file's path relative to the seed's folder", final_url),)
+    for label, url in fetched:
         text = clean_text(url or "")
         if text and all(value.text != text for value in out):
             out.append(Value(text, label, "URI" if is_uri(text) else None))

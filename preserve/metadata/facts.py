@@ -52,6 +52,11 @@ class CaptureFacts:
     insecure: bool = False
     derived: tuple[PayloadFile, ...] = ()
 
+    @property
+    def local(self) -> bool:
+        """Return True for a capture of a local file: its seed is named `file:<relative path>`."""
+        return self.requested_url.startswith("file:")
+
     def seed_path(self) -> str | None:
         """Return the bag-relative path of the seed page's payload file, if it has one."""
         for record in self.records:

@@ -110,7 +110,10 @@ def _event(root: etree._Element, facts: CaptureFacts, agent: str) -> None:
     _add(identifier, "eventIdentifierValue", EVENT_ID)
     _authority(_add(event, "eventType", "capture"), "eventType", "cap")
     _add(event, "eventDateTime", w3cdtf(facts.created))
-    detail = f"requested {facts.requested_url}"
+    if facts.local:
+        detail = f"read the local file {facts.requested_url} (named relative to its folder)"
+    else:
+        detail = f"requested {facts.requested_url}"
     if facts.final_url != facts.requested_url:
         detail += f"; final URL {facts.final_url}"
     if facts.status is not None:

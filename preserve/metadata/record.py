@@ -79,7 +79,9 @@ def _capture_values(facts: CaptureFacts) -> list[tuple[str, list[Value]]]:
         ("type", [Value(dcmi_type(media), CAPTURE)]),
     ]
     if media:
-        out.append(("format", [Value(media, "HTTP Content-Type")]))
+        # A local file has no Content-Type: the capture named its type from the file name.
+        origin = "the file name's extension" if facts.local else "HTTP Content-Type"
+        out.append(("format", [Value(media, origin)]))
     if facts.size is not None:
         out.append(("extent", [Value(f"{facts.size} bytes", CAPTURE)]))
     seed = {facts.requested_url, facts.final_url}
@@ -94,7 +96,14 @@ def _capture_values(facts: CaptureFacts) -> list[tuple[str, list[Value]]]:
 
 def _provenance(facts: CaptureFacts, terms: dict[str, list[Value]]) -> list[Value]:
     """Return statements of how the capture was made and where each value came from."""
-    how = f"Captured by {facts.software} at {w3cdtf(facts.created)} from {facts.requested_url}"
+    when = w3cdtf(facts.created)
+    if facts.local:
+        how = (
+            f"Captured by {facts.software} at {when} from the local file {facts.requested_url}"
+            " (its path relative to the seed's folder; no HTTP took place)"
+        )
+    else:
+        how = f"Captured by {facts.software} at {when} from {facts.requested_url}"
     if facts.final_url != facts.requested_url:
         how += f", redirected to {facts.final_url}"
     if facts.status is not None:
@@ -123,7 +132,8 @@ def _provenance(facts: CaptureFacts, terms: dict[str, list[Value]]) -> list[Valu
         if users:
             given.append(f"{name} ({' and '.join(users)})")
     if stated:
-        statements.append("Values stated by the page or its server: " + "; ".join(stated) + ".")
+        whose = "the page or its file" if facts.local else "the page or its server"
+        statements.append(f"Values stated by {whose}: " + "; ".join(stated) + ".")
     if given:
         statements.append("Values supplied by the user: " + ", ".join(given) + ".")
     return [Value(text, CAPTURE) for text in statements]
