@@ -108,11 +108,30 @@ class Body:
     received_path: Path | None = None
 
 
+FailureKind = Literal[
+    "status", "redirect", "network", "timeout", "tls", "headers", "too-large", "cut-short",
+    "coding", "refused", "local",
+]  # fmt: skip
+"""Why a fetch gave no body: an HTTP status (4xx, 5xx), a redirect that could not be followed
+(loop, too many, unsupported target), the network (refused, reset, no such host), a timeout,
+TLS, response headers too large, a body over --max-size, a body cut short, a content coding
+that could not be undone, an address the private-network guard refused, or a local file
+that could not be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchFailure:
+    """Why a fetch failed: a kind a program can test, and a message a person reads."""
+
+    kind: FailureKind
+    message: str
+
+
 @dataclass(frozen=True, slots=True)
 class FetchResult:
     """The outcome of fetching one URL: every hop, the final response, and the body if stored.
 
-    `body` is None when the final status was not 2xx or the fetch failed; `error` then says
+    `body` is None when the final status was not 2xx or the fetch failed; `failure` then says
     why. `received_bytes` counts the bytes read before a failure, for the capture log.
     `retried` holds the answers (429, 5xx) that were asked again, kept for the WARC: they
     are not hops of the redirect chain.
@@ -122,10 +141,15 @@ class FetchResult:
     final_url: str
     exchanges: tuple[Exchange, ...]
     body: Body | None = None
-    error: str | None = None
+    failure: FetchFailure | None = None
     received_bytes: int = 0
     truncated: bool = False
     retried: tuple[Exchange, ...] = ()
+
+    @property
+    def error(self) -> str | None:
+        """Return why the fetch failed, for a person, or None when it did not."""
+        return None if self.failure is None else self.failure.message
 
     @property
     def final(self) -> Exchange | None:

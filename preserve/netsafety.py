@@ -20,7 +20,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 REFUSED = "refused private address"
-"""How the error of a fetch the guard refused begins; the crawl logs it as `private-address`."""
+"""How the message of a connection the guard refused begins."""
 
 CLOUD_METADATA = frozenset(
     {
@@ -156,11 +156,6 @@ class PrivateAddress(Exception):
         self.host = host
         self.address = address
         self.kind = kind
-
-
-def is_refusal(error: str | None) -> bool:
-    """Return True if a fetch error says the guard refused the connection."""
-    return error is not None and error.startswith(REFUSED)
 
 
 def _origin(url: str) -> tuple[str, int] | None:

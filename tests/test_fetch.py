@@ -831,3 +831,32 @@ def test_insecure_is_recorded_in_the_capture_log(
     assert '"tls_unverified": true' in log
     verified = preserve.capture(server.url("/"), tmp_path / "b", CaptureOptions(ca_bundle=ca))
     assert [r.tls_unverified for r in verified.records] == [False]
+
+
+def test_each_failure_has_a_kind_a_program_can_test(
+    http: Server, make_fetcher: MakeFetcher, refused_url: str, tmp_path: Path
+) -> None:
+    http.route("/missing", status=404)
+    http.route("/loop", status=302, headers={"Location": "/loop"})
+    http.route("/ftp", status=302, headers={"Location": "ftp://example.org/x"})
+    http.route("/big", body=b"x" * 2048)
+    http.route("/coding", body=b"not gzip at all", headers={"Content-Encoding": "gzip"})
+    fetcher = make_fetcher(CaptureOptions(max_size=1024, retries=0))
+    kinds = {
+        path: fetcher.fetch(http.url(path)).failure
+        for path in ("/missing", "/loop", "/ftp", "/big", "/coding")
+    }
+    assert {path: f.kind for path, f in kinds.items() if f is not None} == {
+        "/missing": "status",
+        "/loop": "redirect",
+        "/ftp": "redirect",
+        "/big": "too-large",
+        "/coding": "coding",
+    }
+    assert kinds["/missing"] is not None and kinds["/missing"].message == "HTTP 404 Not Found"
+    refused = fetcher.fetch(refused_url)
+    assert refused.failure is not None
+    assert (refused.failure.kind, refused.error) == ("network", "connection refused")
+    guarded = make_fetcher(CaptureOptions(retries=0), seed="http://example.org/")
+    private = guarded.fetch(http.url("/missing"))
+    assert private.failure is not None and private.failure.kind == "refused"

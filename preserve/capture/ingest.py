@@ -16,7 +16,6 @@ from preserve.capture.sinks import Sink
 from preserve.discover import PARSE_LIMIT, find_css_links, find_html_links
 from preserve.errors import FetchFailed
 from preserve.models import Exchange, FetchResult, Link, LogRecord, Outcome, Role
-from preserve.netsafety import is_refusal
 from preserve.webdoc import DocumentKind, document_kind, parse_content_type
 
 
@@ -103,7 +102,7 @@ class Ingestion:
                 raise FetchFailed(f"{self.seed.display(task.url)}: {result.error}")
             received = result.received_bytes if result.received_bytes else None
             failed = replace(common, error=result.error, received_bytes=received)
-            if is_refusal(result.error):
+            if result.failure is not None and result.failure.kind == "refused":
                 failed = replace(failed, outcome="skipped", reason="private-address")
             self.record(task, failed)
             return []

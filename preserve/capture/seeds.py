@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from preserve.bag import check_label
 from preserve.errors import BadInput
-from preserve.models import ALLOWED_CHECKSUMS, CaptureOptions, FetchResult
+from preserve.models import ALLOWED_CHECKSUMS, CaptureOptions, FetchFailure, FetchResult
 from preserve.scope import SCOPES, compile_patterns
 from preserve.urls import canonicalize, is_web_url
 
@@ -81,21 +81,25 @@ class Seed:
         root = self.root
         path = Path(unquote(urlsplit(url).path))
         if root is None:
-            return FetchResult(url, url, (), error="local file outside a local capture")
+            return FetchResult(
+                url, url, (), failure=FetchFailure("local", "local file outside a local capture")
+            )
         try:
             resolved = path.resolve(strict=True)
         except (OSError, RuntimeError):
-            return FetchResult(url, url, (), error="no such file")
+            return FetchResult(url, url, (), failure=FetchFailure("local", "no such file"))
         if not resolved.is_relative_to(root) or not path.absolute().is_relative_to(root):
-            return FetchResult(url, url, (), error="outside the seed's folder")
+            return FetchResult(
+                url, url, (), failure=FetchFailure("local", "outside the seed's folder")
+            )
         if not resolved.is_file():
-            return FetchResult(url, url, (), error="not a file")
+            return FetchResult(url, url, (), failure=FetchFailure("local", "not a file"))
         try:
             body = copy_local_file(resolved, tmp_dir, checksums, max_size)
         except ValueError as exc:
-            return FetchResult(url, url, (), error=str(exc))
+            return FetchResult(url, url, (), failure=FetchFailure("local", str(exc)))
         except PermissionError:
-            return FetchResult(url, url, (), error="permission denied")
+            return FetchResult(url, url, (), failure=FetchFailure("local", "permission denied"))
         return FetchResult(url, url, (), body=body, received_bytes=body.size)
 
 

@@ -15,7 +15,6 @@ from typing import Protocol
 from preserve.capture.seeds import Seed
 from preserve.fetch import Fetcher
 from preserve.models import CaptureOptions, FetchResult
-from preserve.netsafety import is_refusal
 from preserve.robots import MAX_ROBOTS_BYTES, RobotsRules, rules_from_response
 
 
@@ -60,7 +59,7 @@ class HttpSource:
         if result.body is not None:
             with result.body.path.open("rb") as handle:
                 data = handle.read(MAX_ROBOTS_BYTES)
-        if is_refusal(result.error):
+        if result.failure is not None and result.failure.kind == "refused":
             # The guard refuses the host's pages too; they are logged as private-address.
             return RobotsAnswer(RobotsRules(source, allow_all=True, note=result.error), result)
         return RobotsAnswer(rules_from_response(source, result.status, data, result.error), result)

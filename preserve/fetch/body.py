@@ -18,7 +18,7 @@ from preserve.codings import DecodeError, Identity, Truncated, decoder_for
 from preserve.digests import Digests
 from preserve.fetch.session import describe
 from preserve.fields import decimal
-from preserve.models import Body, Exchange, Received
+from preserve.models import Body, Exchange, FetchFailure, Received
 from preserve.pausepoint import pause_point
 
 CHUNK = 256 * 1024
@@ -36,7 +36,7 @@ class Cancelled(Exception):
 class Failure(Exception):
     """Why a fetch failed, with what was received of the body (kept for the WARC)."""
 
-    reason: str
+    failure: FetchFailure
     received: int = 0
     truncated: bool = False
     kept: Received | None = None
@@ -118,7 +118,8 @@ def stream_body(
     """
     length = decimal(response.headers.get("Content-Length"))
     if length is not None and length > max_size:
-        failure = Failure(f"Content-Length {length} exceeds --max-size {max_size}")
+        message = f"Content-Length {length} exceeds --max-size {max_size}"
+        failure = Failure(FetchFailure("too-large", message))
         if keep:
             empty = hashlib.sha256().hexdigest()
             block_sha256 = hashlib.sha256(head).hexdigest()
@@ -221,7 +222,9 @@ class _BodyStream:
                     # A coding can turn many bytes into none (empty gzip members, empty
                     # stored blocks): the limit binds the bytes received too.
                     raise Failure(
-                        f"body exceeds --max-size {self.max_size} as received",
+                        FetchFailure(
+                            "too-large", f"body exceeds --max-size {self.max_size} as received"
+                        ),
                         received=self.received_size,
                         truncated=True,
                     )
@@ -242,7 +245,7 @@ class _BodyStream:
                 self.payload.update(data)
                 out.write(data)
             raise Failure(
-                f"body exceeds --max-size {self.max_size}",
+                FetchFailure("too-large", f"body exceeds --max-size {self.max_size}"),
                 received=self.received_size,
                 truncated=True,
             )
@@ -259,16 +262,18 @@ class _BodyStream:
         if local_trouble and getattr(exc, "errno", None) in (28, 27, 13, 122):
             self._remove_files()
             raise exc
-        reason = "body cut short: " + describe(exc)
+        failure = FetchFailure("cut-short", "body cut short: " + describe(exc).message)
         truncated = "disconnect"
         if isinstance(exc, Truncated):
-            reason = f"content coding {self.encoding} cut short: {exc}"
+            message = f"content coding {self.encoding} cut short: {exc}"
+            failure = FetchFailure("coding", message)
             truncated = "unspecified"
         elif isinstance(exc, DecodeError):
-            reason = f"content coding {self.encoding} could not be decoded"
+            message = f"content coding {self.encoding} could not be decoded"
+            failure = FetchFailure("coding", message)
             truncated = "unspecified"
         return Failure(
-            reason, received=self.received_size, truncated=True, kept=self._spooled(truncated)
+            failure, received=self.received_size, truncated=True, kept=self._spooled(truncated)
         )
 
     def _spooled(self, truncated: str | None) -> Received | None:

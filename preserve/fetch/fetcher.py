@@ -18,9 +18,9 @@ import urllib3
 
 from preserve import netsafety
 from preserve.fetch.body import Cancelled, Failure, keep_small_body, response_head, stream_body
-from preserve.fetch.session import HEADERS_TOO_LARGE, describe, make_session
+from preserve.fetch.session import describe, make_session
 from preserve.fields import decimal, location_reference
-from preserve.models import CaptureOptions, Exchange, FetchResult
+from preserve.models import CaptureOptions, Exchange, FetchFailure, FetchResult
 from preserve.netsafety import AddressGuard, Network, PrivateAddress
 from preserve.pausepoint import pause_point
 from preserve.urls import WEB_SCHEMES, resolve
@@ -172,8 +172,8 @@ class Fetcher:
             with self._host_slot(current):
                 try:
                     response, exchange = self._send(current, referrer, retried)
-                except Failure as failure:
-                    return result(current, error=failure.reason)
+                except Failure as failed:
+                    return result(current, failure=failed.failure)
                 exchanges.append(exchange)
                 location = response.headers.get("Location")
                 if exchange.status in REDIRECT_STATUSES and location is not None:
@@ -182,9 +182,9 @@ class Fetcher:
                     target = resolve(location_reference(location), current)
                     if target is None or urlsplit(target).scheme not in WEB_SCHEMES:
                         reason = f"redirect to an unsupported URL: {location[:200]}"
-                        return result(current, error=reason)
+                        return result(current, failure=FetchFailure("redirect", reason))
                     if target in seen:
-                        return result(target, error="redirect loop")
+                        return result(target, failure=FetchFailure("redirect", "redirect loop"))
                     seen.add(target)
                     current = target
                     continue
@@ -192,7 +192,7 @@ class Fetcher:
                     exchanges[-1] = self._keep_small_body(response, exchange)
                     response.close()
                     reason = f"HTTP {exchange.status} {exchange.reason}".strip()
-                    return result(current, error=reason)
+                    return result(current, failure=FetchFailure("status", reason))
                 if not store:
                     response.close()
                     return result(current)
@@ -208,20 +208,20 @@ class Fetcher:
                         gate=self._parallel_hashing,
                     )
                     exchanges[-1] = replace(exchange, received=kept)
-                except Failure as failure:
-                    exchanges[-1] = replace(exchange, received=failure.kept)
+                except Failure as failed:
+                    exchanges[-1] = replace(exchange, received=failed.kept)
                     return result(
                         current,
-                        error=failure.reason,
-                        received_bytes=failure.received,
-                        truncated=failure.truncated,
+                        failure=failed.failure,
+                        received_bytes=failed.received,
+                        truncated=failed.truncated,
                     )
                 finally:
                     response.close()
                 return result(current, body=body, received_bytes=body.received_size)
         reason = f"more than {self.options.max_redirects} redirects"
         # The last URL asked for, not the next Location, which was never requested.
-        return result(exchanges[-1].url, error=reason)
+        return result(exchanges[-1].url, failure=FetchFailure("redirect", reason))
 
     def _send(
         self, url: str, referrer: str | None, retried: list[Exchange]
@@ -251,26 +251,24 @@ class Fetcher:
                     proxies=self._proxies,
                 )
             except PrivateAddress as exc:
-                raise Failure(str(exc)) from exc
+                raise Failure(FetchFailure("refused", str(exc))) from exc
             except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+                failure = describe(exc)
                 # TLS and oversized headers would fail the same way again.
-                retryable = (
-                    isinstance(
-                        exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout
-                    )
-                    and not isinstance(exc, requests.exceptions.SSLError)
-                    and not HEADERS_TOO_LARGE.search(str(exc))
-                )
+                retryable = isinstance(
+                    exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout
+                ) and failure.kind in ("network", "timeout")
                 if retryable and attempt < opts.retries:
                     self._backoff(attempt, None)
                     attempt += 1
                     continue
-                raise Failure(describe(exc)) from exc
+                raise Failure(failure) from exc
             status = response.status_code
             head_size = sum(len(k) + len(v) + 4 for k, v in response.raw.headers.items())
             if head_size > MAX_HEADER_BYTES:
                 response.close()
-                raise Failure(f"response headers too large ({head_size} bytes)")
+                message = f"response headers too large ({head_size} bytes)"
+                raise Failure(FetchFailure("headers", message))
             pause_point("fetching")
             if (status == 429 or status >= 500) and attempt < opts.retries:
                 wait = retry_after(response)

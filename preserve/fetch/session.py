@@ -22,7 +22,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from preserve._version import __version__
 from preserve.errors import BadInput
-from preserve.models import CaptureOptions
+from preserve.models import CaptureOptions, FetchFailure
 from preserve.netsafety import AddressGuard
 
 PROJECT_URL = "https://github.com/preserve-archive/preserve"
@@ -131,39 +131,46 @@ class _Session(requests.Session):
         }
 
 
-def describe(exc: BaseException) -> str:
-    """Return a one-line reason for a requests or urllib3 exception."""
+def describe(exc: BaseException) -> FetchFailure:
+    """Return why a requests or urllib3 exception ended a fetch: its kind and one line."""
     if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS error: certificate not trusted or handshake failed"
+        return FetchFailure("tls", "TLS error: certificate not trusted or handshake failed")
     if isinstance(exc, requests.exceptions.ProxyError):
-        return "proxy error"
+        return FetchFailure("network", "proxy error")
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return "timed out while connecting"
+        return FetchFailure("timeout", "timed out while connecting")
     if isinstance(exc, requests.exceptions.ReadTimeout | urllib3.exceptions.ReadTimeoutError):
-        return "timed out waiting for the server"
+        return FetchFailure("timeout", "timed out waiting for the server")
     if isinstance(exc, requests.exceptions.ConnectionError):
-        text = str(exc)
-        too_large = HEADERS_TOO_LARGE.search(text)
-        if too_large:
-            return f"response headers too large ({too_large[0]})"
-        if "Name or service not known" in text or "NameResolutionError" in text:
-            return "host name could not be resolved"
-        if "refused" in text.lower():
-            return "connection refused"
-        if "reset" in text.lower():
-            return "connection reset by the server"
-        return "connection failed"
+        return _connection_failure(str(exc))
     if isinstance(exc, urllib3.exceptions.ProtocolError):
         text = str(exc)
         short = re.search(r"IncompleteRead\((\d+) bytes read, (\d+) more expected\)", text)
         if "reset" in text.lower():
-            return "connection reset by the server"
+            return FetchFailure("network", "connection reset by the server")
         if short:
-            return f"connection closed {short[2]} bytes short of its Content-Length"
-        return "connection broken (invalid chunked encoding or early close)"
+            message = f"connection closed {short[2]} bytes short of its Content-Length"
+            return FetchFailure("network", message)
+        return FetchFailure(
+            "network", "connection broken (invalid chunked encoding or early close)"
+        )
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema):
-        return "invalid URL"
-    return type(exc).__name__
+        return FetchFailure("network", "invalid URL")
+    return FetchFailure("network", type(exc).__name__)
+
+
+def _connection_failure(text: str) -> FetchFailure:
+    """Return the failure a requests ConnectionError's text names (urllib3 gives no type)."""
+    too_large = HEADERS_TOO_LARGE.search(text)
+    if too_large:
+        return FetchFailure("headers", f"response headers too large ({too_large[0]})")
+    if "Name or service not known" in text or "NameResolutionError" in text:
+        return FetchFailure("network", "host name could not be resolved")
+    if "refused" in text.lower():
+        return FetchFailure("network", "connection refused")
+    if "reset" in text.lower():
+        return FetchFailure("network", "connection reset by the server")
+    return FetchFailure("network", "connection failed")
 
 
 def load_cookies(path: Path) -> http.cookiejar.MozillaCookieJar:
