@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import preserve
 from preserve.webdoc import (
     ContentType,
     charset_codec,
@@ -16,6 +18,8 @@ from preserve.webdoc import (
     media_type,
     parse_content_type,
 )
+
+from .conftest import Server
 
 UTF8_PAGE = "<title>Café Zürich — ein Ort</title><p>Grüße</p>".encode()
 
@@ -155,3 +159,22 @@ def test_any_bytes_and_label_decode_to_text(data: bytes, label: str | None) -> N
     text, encoding = decode_html(data, http_charset=label)
     assert isinstance(text, str)
     assert encoding
+
+
+@pytest.mark.parametrize("label", ["idna", "punycode", "rot13", "utf-7", "cp037", "utf-32"])
+def test_a_stylesheet_declaring_a_label_no_browser_honours_is_captured_and_copied(
+    http: Server, tmp_path: Path, label: str
+) -> None:
+    http.route(
+        "/", body=b'<link rel=stylesheet href="/s.css">', headers={"Content-Type": "text/html"}
+    )
+    sheet = f'@charset "{label}";\nbody {{ background: url("bg-ü.png") }}\n'.encode()
+    http.route("/s.css", body=sheet, headers={"Content-Type": "text/css"})
+    http.route("/bg-%C3%BC.png", body=b"\x89PNG\r\n\x1a\n", headers={"Content-Type": "image/png"})
+    result = preserve.capture(http.url("/"), tmp_path / "out")
+    outcomes = {r.url.rsplit("/", 1)[-1]: r.outcome for r in result.records}
+    # Read as UTF-8, as a browser reads it: the image it names is found and fetched.
+    assert outcomes["bg-%C3%BC.png"] == "captured"
+    copies = list((result.bag_path / "data/access").rglob("s.css*"))
+    assert len(copies) == 1
+    assert "bg-" in copies[0].read_text(encoding="utf-8")

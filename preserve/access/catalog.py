@@ -7,12 +7,12 @@ import posixpath
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 from urllib.parse import quote, unquote
 
-from preserve.discover import HTML_TYPES, PARSE_LIMIT
+from preserve.discover import PARSE_LIMIT
 from preserve.models import LogRecord, Role
 from preserve.urls import canonicalize, resolve_in_document
+from preserve.webdoc import DocumentKind, document_kind, parse_content_type
 
 ACCESS_FOLDER = "data/access"
 INDEX_PATH = "data/access/index.html"
@@ -29,8 +29,6 @@ _MAX_PATH_BYTES = 1024
 _URL_SAFE = "/-._~@+="
 _WHITESPACE = " \t\n\r\x0c"
 _ABSOLUTE = re.compile(r"https?://", re.IGNORECASE)
-
-DocumentKind = Literal["html", "css"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,43 +137,10 @@ def documents(records: Sequence[LogRecord]) -> list[Document]:
             url=record.final_url or record.url,
             source=source,
             path=access_path(source, kind),
-            charset=http_charset(record.content_type),
+            charset=parse_content_type(record.content_type).charset,
             role=record.role,
         )
     return list(found.values())
-
-
-def document_kind(content_type: str | None, via: str | None, path: str) -> DocumentKind | None:
-    """Return whether a stored file is a page or a stylesheet, as the crawl decided, or None.
-
-    The Content-Type decides; a file linked as a stylesheet and served as text/plain or
-    without a type is CSS; a local file (no type) is judged by its name.
-    """
-    media = (content_type or "").split(";")[0].strip().lower()
-    if media in HTML_TYPES:
-        return "html"
-    if media == "text/css":
-        return "css"
-    stylesheet = via is not None and (
-        "stylesheet" in via or via.endswith("@import") or "as=style" in via
-    )
-    if stylesheet and media in ("", "text/plain", "application/octet-stream"):
-        return "css"
-    suffix = posixpath.splitext(path)[1].lower()
-    if not media and suffix in (".html", ".htm", ".xhtml"):
-        return "html"
-    if not media and suffix == ".css":
-        return "css"
-    return None
-
-
-def http_charset(content_type: str | None) -> str | None:
-    """Return the charset parameter of a Content-Type value, if it has one."""
-    for parameter in (content_type or "").split(";")[1:]:
-        name, _, value = parameter.partition("=")
-        if name.strip().lower() == "charset" and value.strip():
-            return value.strip().strip("\"'")
-    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 
-from preserve.discover import BOMS
+from preserve.webdoc import BOMS
 
 # Python codec names (as codecs.lookup spells them) and the WHATWG label a page declares so
 # that a browser, opening it from disk with no HTTP header, decodes it with the same table.
@@ -44,7 +44,11 @@ def split_bom(data: bytes) -> tuple[bytes, bytes, str | None]:
 
 
 def codec_name(label: str | None) -> str | None:
-    """Return Python's name for the codec of a charset label, or None if it names no text codec."""
+    """Return Python's name for an encoding preserve decoded with, or None if no text codec.
+
+    For the names discovery reports (`windows-1252`, `cp932`); a label from a page or a
+    server is read by `preserve.webdoc.charset_codec`, as a browser reads it.
+    """
     if not label:
         return None
     try:

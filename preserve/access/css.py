@@ -7,8 +7,9 @@ import re
 import tinycss2
 
 from preserve.access.catalog import Catalog, Document, Linker, base_url
-from preserve.access.charsets import codec_name, decode, encode, split_bom, web_label
+from preserve.access.charsets import decode, encode, split_bom, web_label
 from preserve.discover import url_tokens
+from preserve.webdoc import charset_codec
 
 _CHARSET_RULE = re.compile(rb'@charset "([^"]*)";')
 _CHARSET_TEXT = re.compile(r'@charset "([^"]*)";')
@@ -26,10 +27,10 @@ def rewrite_stylesheet(data: bytes, document: Document, catalog: Catalog) -> byt
     bom, body, codec = split_bom(data)
     from_http = False
     if codec is None:
-        codec = codec_name(document.charset)
+        codec = charset_codec(document.charset)
         from_http = codec is not None
     if codec is None and (rule := _CHARSET_RULE.match(body)) is not None:
-        codec = codec_name(rule.group(1).decode("latin-1"))
+        codec = charset_codec(rule.group(1).decode("latin-1"))
     if codec is None or (codec.startswith("utf-16") and not bom):
         # CSS Syntax: a UTF-16 @charset without a byte order mark means UTF-8.
         codec = "utf-8"

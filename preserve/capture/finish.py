@@ -10,11 +10,10 @@ from pathlib import Path
 
 from preserve._version import __version__
 from preserve.access import CaptureInfo, build_access_copy
-from preserve.access.catalog import http_charset
 from preserve.bag import PayloadWriter
 from preserve.bag.conformance import require_capture_options
 from preserve.bag.profile import load_profile
-from preserve.discover import HTML_TYPES, PARSE_LIMIT
+from preserve.discover import PARSE_LIMIT
 from preserve.errors import PackagingFailed
 from preserve.metadata import (
     CaptureFacts,
@@ -26,6 +25,7 @@ from preserve.metadata import (
 from preserve.models import BagInfo, CaptureOptions, FetchResult, LogRecord
 from preserve.pausepoint import pause_point
 from preserve.report import capture_log
+from preserve.webdoc import HTML_TYPES, media_type, parse_content_type
 
 PROFILE_IDENTIFIER = (
     "https://github.com/preserve-archive/preserve/blob/main/schemas/bagit-profile.json"
@@ -46,11 +46,6 @@ class SeedOutcome:
     local: bool
     page_file: Path | None = None
     """The seed's decoded bytes when no payload file holds them (`--payload warc`)."""
-
-
-def media_type(content_type: str | None) -> str:
-    """Return the media type of a Content-Type value, lower case, without parameters."""
-    return (content_type or "").split(";")[0].strip().lower()
 
 
 def payload_files(records: Sequence[LogRecord]) -> tuple[PayloadFile, ...]:
@@ -132,7 +127,7 @@ def seed_facts(
         response_headers=final.response_headers if final is not None else (),
         media_type=kind,
         page=page,
-        http_charset=http_charset(content_type),
+        http_charset=parse_content_type(content_type).charset,
         size=size,
         records=tuple(records),
         files=payload_files(records) + tuple(extra_files),
