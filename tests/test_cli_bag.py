@@ -416,7 +416,7 @@ def test_info_of_our_bag(tmp_path: Path) -> None:
         "BagIt:         1.0 (UTF-8)",
         "title:         A 2001 News Page",
         "source:        http://example.org/news/",
-        "date:          2024-05-01T00:00:00Z",
+        "page created:  2024-05-01T00:00:00Z",
         f"payload:       3 files, {sum(len(x) for x in (b'<html></html>', DC_XML, LOG)):,} bytes",
         "manifests:     sha256, sha512",
         "tag manifests: sha256, sha512",

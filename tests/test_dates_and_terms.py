@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -25,6 +26,8 @@ import preserve
 from preserve.cli import main
 from preserve.errors import BadInput
 from preserve.metadata import (
+    CaptureFacts,
+    build_metadata,
     extract,
     parse_user_metadata,
 )
@@ -34,7 +37,7 @@ from preserve.metadata.values import MAX_LANGUAGE_TAG, language_tag
 from preserve.models import CaptureOptions
 
 from .conftest import ROOT, Server
-from .test_metadata import CLOCK, DCTERMS, PREMIS, load_schema
+from .test_metadata import CLOCK, DC, DCTERMS, PREMIS, example_facts, load_schema
 
 PUBLISHED = json.loads((ROOT / "schemas" / "metadata.schema.json").read_text(encoding="utf-8"))
 BAD_DATES = ["15/10/2001", "2001-10-15T10:00", "2001-10-15 10:00", "2001-02-30", "circa 1990"]
@@ -237,6 +240,110 @@ def test_http_capture_still_credits_the_content_type(http: Server, tmp_path: Pat
     )
     assert "format from HTTP Content-Type; source from final URL" in provenance
     assert "local file" not in provenance
+
+
+# --- 4. the page's dates, labelled; the capture's time as provenance -------------------------
+
+DATED_PAGE = (
+    b"<html><head><title>Dated</title>"
+    b'<meta name="DCTERMS.created" content="2001-09-01">'
+    b'<meta name="DC.date.issued" content="2001-10-01">'
+    b'<meta name="DCTERMS.modified" content="2001-10-12T08:00:00Z">'
+    b"</head></html>"
+)
+
+
+def dated_facts(page: bytes = DATED_PAGE) -> CaptureFacts:
+    return replace(
+        example_facts(),
+        page=page,
+        size=len(page),
+        response_headers=(("Last-Modified", "Sun, 14 Oct 2001 18:02:00 GMT"),),
+    )
+
+
+def test_page_dates_are_labelled_and_the_capture_time_is_provenance() -> None:
+    records = build_metadata(dated_facts())
+    values = dc_values(records.files["dc.xml"])
+    assert [(t, v) for t, v in values if t in ("created", "issued", "modified", "date")] == [
+        ("issued", "2001-10-01"),
+        ("modified", "2001-10-12T08:00:00Z"),
+        ("created", "2001-09-01"),
+    ]
+    when = "2001-10-15T09:30:00Z"
+    assert [t for t, v in values if when in v] == ["provenance"]
+    assert [label for label, _ in records.bag_info] == [
+        "Internal-Sender-Description",
+        "DC-Title",
+        "DC-Source",
+        "DC-Created",
+        "DC-Issued",
+        "DC-Modified",
+    ]
+    assert records.bag_info[-3:] == (
+        ("DC-Created", "2001-09-01"),
+        ("DC-Issued", "2001-10-01"),
+        ("DC-Modified", "2001-10-12T08:00:00Z"),
+    )
+    oai = etree.fromstring(records.files["oai_dc.xml"])
+    assert [e.text for e in oai.iter(f"{DC}date")] == ["2001-10-01"]
+
+
+@pytest.mark.parametrize(
+    ("page", "dc", "expected"),
+    [
+        (DATED_PAGE, (), "2001-10-01"),
+        (DATED_PAGE, ("date=1999",), "1999"),
+        (DATED_PAGE.replace(b"DC.date.issued", b"x"), (), "2001-09-01"),
+        (b"<title>Only the server says</title>", (), "2001-10-14T18:02:00Z"),
+    ],
+)
+def test_oai_dc_has_one_date_chosen_in_order(
+    page: bytes, dc: tuple[str, ...], expected: str
+) -> None:
+    records = build_metadata(dated_facts(page), parse_user_metadata(dc, None))
+    oai = etree.fromstring(records.files["oai_dc.xml"])
+    assert [e.text for e in oai.iter(f"{DC}date")] == [expected]
+    load_schema("oai_dc.xsd").assertValid(oai)
+
+
+def test_no_page_date_means_no_dc_date_and_no_date_mirror() -> None:
+    facts = replace(dated_facts(b"<title>Undated</title>"), response_headers=())
+    records = build_metadata(facts)
+    oai = etree.fromstring(records.files["oai_dc.xml"])
+    assert list(oai.iter(f"{DC}date")) == []
+    mirrors = {"DC-Created", "DC-Issued", "DC-Modified", "DC-Date"}
+    assert not mirrors & {label for label, _ in records.bag_info}
+    assert [t for t, _ in dc_values(records.files["dc.xml"]) if t in DATE_TERMS] == []
+
+
+def test_info_shows_the_capture_time_and_the_page_dates(http: Server, tmp_path: Path) -> None:
+    http.route(
+        "/",
+        body=DATED_PAGE,
+        headers={"Content-Type": "text/html", "Last-Modified": "Sun, 14 Oct 2001 18:02:00 GMT"},
+    )
+    result = preserve.capture(
+        http.url("/"), tmp_path / "out", CaptureOptions(retries=0), clock=lambda: CLOCK
+    )
+    info = (result.bag_path / "bag-info.txt").read_text(encoding="utf-8")
+    assert "DC-Issued: 2001-10-01\n" in info
+    assert "DC-Date" not in info
+    text = run("info", result.bag_path)
+    assert text.exit_code == 0
+    lines = text.stdout.splitlines()
+    assert "captured:      2001-10-15T09:30:00Z" in lines
+    assert "page created:  2001-09-01" in lines
+    assert "page issued:   2001-10-01" in lines
+    assert "page modified: 2001-10-12T08:00:00Z" in lines
+    assert not any(line.startswith("date:") for line in lines)
+    data = json.loads(run("info", "--json", result.bag_path).stdout)
+    assert data["captured"] == "2001-10-15T09:30:00Z"
+    assert data["page_dates"] == {
+        "created": "2001-09-01",
+        "issued": "2001-10-01",
+        "modified": "2001-10-12T08:00:00Z",
+    }
 
 
 # --- 8 and 9. one reader of term names; an error points where every user can look ------------

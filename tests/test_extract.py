@@ -392,6 +392,25 @@ def test_dates_are_explicit_w3cdtf_or_dropped() -> None:
     assert texts(time_only.issued) == ["2001-10-14"]
 
 
+def test_created_is_the_page_s_stated_creation_date() -> None:
+    ld = '{"@type": "Article", "dateCreated": "2001-09-01T12:00:00+05:00"}'
+    jsonld = run(page(f'<script type="application/ld+json">{ld}</script>'))
+    assert texts(jsonld.created) == ["2001-09-01T12:00:00+05:00"]
+    assert sources(jsonld.created) == ["JSON-LD dateCreated"]
+    meta = run(
+        page(
+            '<meta name="DC.date.created" content="2001-08">'
+            '<meta name="dcterms:created" content="not a date">'
+            f'<script type="application/ld+json">{ld}</script>'
+        )
+    )
+    assert texts(meta.created) == ["2001-08"]
+    assert sources(meta.created) == ['meta name="DC.date.created"']
+    # Nothing the server says is a creation date: without a statement there is none.
+    served = run(page(), headers=(("Last-Modified", "Tue, 16 Oct 2001 08:00:00 GMT"),))
+    assert texts(served.created) == []
+
+
 def test_a_local_file_s_source_is_its_relative_path() -> None:
     found = extract(page(), final_url="file:saved/page.html", requested_url="file:saved/page.html")
     assert [(v.text, v.source) for v in found.source] == [

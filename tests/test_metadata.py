@@ -264,7 +264,7 @@ def test_example_site_records_match_golden_files(schemas: dict[str, etree.XMLSch
         ),
         ("DC-Title", "MQM - News and Statements, October 2001"),
         ("DC-Source", "http://127.0.0.1:8001/"),
-        ("DC-Date", "2001-10-14T18:02:00Z"),
+        ("DC-Modified", "2001-10-14T18:02:00Z"),
     )
 
 
@@ -281,7 +281,6 @@ def test_qualified_dc_states_the_capture() -> None:
     }
     assert {
         ("identifier", "dcterms:URI"),
-        ("created", "dcterms:W3CDTF"),
         ("modified", "dcterms:W3CDTF"),
         ("format", "dcterms:IMT"),
         ("type", "dcterms:DCMIType"),
@@ -298,7 +297,9 @@ def test_qualified_dc_states_the_capture() -> None:
         "http://127.0.0.1:8001/media/audio-report.wav",
     ]
     provenance = " ".join(text for tag, text in values if tag == "provenance")
-    assert "Captured by preserve/" in provenance
+    # The capture's time is provenance; no date term holds it.
+    assert f"Captured by preserve/{__version__} at 2001-10-15T09:30:00Z from " in provenance
+    assert "2001-10-15T09:30:00Z" not in [text for tag, text in values if tag != "provenance"]
     assert "4 captured, 1 failed, 1 skipped" in provenance
     assert "title from <title>" in provenance
 
@@ -352,7 +353,8 @@ def test_metadata_csv_names_the_seed_as_archivematica_reads_bags() -> None:
     pairs = list(zip(header, row, strict=True))
     assert ("dc.title", "MQM - News and Statements, October 2001") in pairs
     assert ("dc.identifier", ID) in pairs
-    assert ("dcterms.created", "2001-10-15T09:30:00Z") in pairs
+    assert ("dcterms.modified", "2001-10-14T18:02:00Z") in pairs
+    assert "dcterms.created" not in header
     assert [v for h, v in pairs if h == "dc.subject"][:2] == ["MQM", "Altaf Hussain"]
 
 
@@ -386,7 +388,8 @@ def assert_well_formed_values(records: MetadataRecords, page: RealPage) -> None:
         found.setdefault(child.tag.removeprefix(DCTERMS), []).append(child.text or "")
     assert found["title"] == [page.title]
     assert found["identifier"] == [ID]
-    assert found["created"] == ["2001-10-15T09:30:00Z"]
+    assert "2001-10-15T09:30:00Z" not in found.get("created", [])
+    assert found["provenance"][0].startswith(f"Captured by preserve/{__version__} at 2001-10-15T")
     assert found["format"] == ["text/html"]
     assert found["type"] == ["Text"]
     for name in ("issued", "modified", "created"):
@@ -592,7 +595,7 @@ def test_user_metadata_overrides_and_is_credited(
     )
     assert "isPartOf (--metadata)" in provenance
     assert records.bag_info[0] == ("Internal-Sender-Description", "MQM news, October 2001")
-    assert ("DC-Date", "2001-10-15") in records.bag_info
+    assert ("DC-Issued", "2001-10-15") in records.bag_info
     rows = list(csv.reader(io.StringIO(records.files["metadata.csv"].decode("utf-8"))))
     pairs = list(zip(*rows, strict=True))
     assert ("dc.title", "MQM news, October 2001") in pairs

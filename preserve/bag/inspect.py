@@ -27,7 +27,12 @@ DC = "http://purl.org/dc/elements/1.1/"
 DCTERMS = "http://purl.org/dc/terms/"
 DC_LOCATIONS = ("data/metadata/dc.xml", "metadata/dc.xml")
 """Where a preserve bag keeps its Dublin Core record (payload or tag location)."""
+PREMIS_LOCATIONS = ("data/metadata/premis.xml", "metadata/premis.xml")
+"""Where a preserve bag keeps its PREMIS record, whose capture event gives the capture time."""
+PREMIS = "http://www.loc.gov/premis/v3"
 CAPTURE_LOG = "data/logs/capture-log.jsonl"
+PAGE_DATES = ("created", "issued", "modified", "date")
+"""The page's dates `info` shows, each under its DCMI term (`date` for an unqualified one)."""
 
 _LIMIT = 64 << 20
 
@@ -76,7 +81,10 @@ class BagSummary:
     tag_algorithms: tuple[str, ...]
     title: str | None = None
     source: str | None = None
-    date: str | None = None
+    captured: str | None = None
+    """When the capture was made: its PREMIS capture event's time."""
+    dates: tuple[tuple[str, str], ...] = ()
+    """The page's dates from the Dublin Core record: (term, value) in `PAGE_DATES` order."""
     capture: CaptureSummary | None = None
 
     def values(self, label: str) -> list[str]:
@@ -101,7 +109,8 @@ class BagSummary:
             "bag_info": [[label, value] for label, value in self.bag_info],
             "title": self.title,
             "source": self.source,
-            "date": self.date,
+            "captured": self.captured,
+            "page_dates": dict(self.dates),
             "payload_files": self.payload_files,
             "payload_bytes": self.payload_bytes,
             "algorithms": list(self.algorithms),
@@ -118,7 +127,8 @@ class BagSummary:
             ("BagIt", f"{self.bagit_version} ({self.tag_file_encoding})"),
             ("title", self.title),
             ("source", self.source),
-            ("date", self.date),
+            ("captured", self.captured),
+            *((f"page {term}", value) for term, value in self.dates),
             ("payload", f"{_plural(self.payload_files, 'file')}, {self.payload_bytes:,} bytes"),
             ("manifests", ", ".join(self.algorithms) or "none"),
             ("tag manifests", ", ".join(self.tag_algorithms) or "none"),
@@ -184,6 +194,10 @@ def _summarise(
         (found for name in DC_LOCATIONS if name in files and (found := _dublin_core(read(name)))),
         {},
     )
+    captured = next(
+        (when for name in PREMIS_LOCATIONS if name in files and (when := _captured(read(name)))),
+        None,
+    )
     capture = None
     agents = [v for k, v in fields if k.lower() == "bag-software-agent"]
     if CAPTURE_LOG in files and any(a.startswith("preserve/") for a in agents):
@@ -200,7 +214,8 @@ def _summarise(
         tag_algorithms=_algorithms(files, tag=True),
         title=dublin_core.get("title"),
         source=dublin_core.get("source"),
-        date=dublin_core.get("date"),
+        captured=captured,
+        dates=tuple((term, dublin_core[term]) for term in PAGE_DATES if term in dublin_core),
         capture=capture,
     )
 
@@ -212,7 +227,7 @@ def _algorithms(files: dict[str, int], *, tag: bool) -> tuple[str, ...]:
 
 
 def _dublin_core(data: bytes | None) -> dict[str, str]:
-    """Return the title, source and date of a Dublin Core record (dc or dcterms), if any."""
+    """Return the title, source and page dates of a Dublin Core record (dc or dcterms)."""
     if not data:
         return {}
     try:
@@ -222,7 +237,10 @@ def _dublin_core(data: bytes | None) -> dict[str, str]:
     wanted = {
         "title": (f"{{{DCTERMS}}}title", f"{{{DC}}}title"),
         "source": (f"{{{DCTERMS}}}source", f"{{{DC}}}source"),
-        "date": (f"{{{DCTERMS}}}created", f"{{{DC}}}date", f"{{{DCTERMS}}}date"),
+        "created": (f"{{{DCTERMS}}}created",),
+        "issued": (f"{{{DCTERMS}}}issued",),
+        "modified": (f"{{{DCTERMS}}}modified",),
+        "date": (f"{{{DCTERMS}}}date", f"{{{DC}}}date"),
     }
     found: dict[str, str] = {}
     for key, tags in wanted.items():
@@ -232,6 +250,22 @@ def _dublin_core(data: bytes | None) -> dict[str, str]:
                 found[key] = " ".join(element.text.split())
                 break
     return found
+
+
+def _captured(data: bytes | None) -> str | None:
+    """Return the time of a PREMIS record's capture event (eventType `capture`), if any."""
+    if not data:
+        return None
+    try:
+        root = ET.fromstring(data)  # noqa: S314 - expat refuses entity expansion attacks
+    except ET.ParseError:
+        return None
+    for event in root.iter(f"{{{PREMIS}}}event"):
+        kind = event.findtext(f"{{{PREMIS}}}eventType") or ""
+        when = " ".join((event.findtext(f"{{{PREMIS}}}eventDateTime") or "").split())
+        if kind.strip() == "capture" and when:
+            return when
+    return None
 
 
 def _capture_summary(data: bytes | None) -> CaptureSummary | None:

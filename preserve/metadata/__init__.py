@@ -35,6 +35,8 @@ __all__ = [
 # When no payload file holds the seed (kept only in a WARC), the row names the payload folder,
 # as Archivematica's directory-level rows name a folder.
 _WHOLE_PAYLOAD = "data"
+# The page's dates mirrored into bag-info, each labelled by its DCMI term.
+_DATE_MIRRORS = (("DC-Created", "created"), ("DC-Issued", "issued"), ("DC-Modified", "modified"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +45,9 @@ class MetadataRecords:
 
     `files` holds `dc.xml`, `oai_dc.xml`, `premis.xml` and `metadata.csv`; `bag_info` the
     `(label, value)` pairs `Internal-Sender-Description`, `External-Description`, `DC-Title`,
-    `DC-Source` and `DC-Date`, each present only when it has a value, each one line; `record`
-    the merged description every file was written from.
+    `DC-Source`, then the page's dates `DC-Created`, `DC-Issued` and `DC-Modified`, each
+    present only when it has a value, each one line; `record` the merged description every
+    file was written from.
     """
 
     files: dict[str, bytes]
@@ -73,13 +76,12 @@ def build_metadata(facts: CaptureFacts, user: UserMetadata | None = None) -> Met
         "metadata.csv": metadata_csv(record, facts.seed_path() or _WHOLE_PAYLOAD),
     }
     title = record.first("title")
-    date = record.first("issued") or record.first("date") or record.first("modified")
     mirrored = (
         ("Internal-Sender-Description", title),
         ("External-Description", record.first("description")),
         ("DC-Title", title),
         ("DC-Source", record.first("source")),
-        ("DC-Date", date),
+        *((label, record.first(term)) for label, term in _DATE_MIRRORS),
     )
     bag_info = tuple(
         (label, line) for label, value in mirrored if value and (line := single_line(value))

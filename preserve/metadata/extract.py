@@ -27,6 +27,7 @@ ELEMENTS = (
     "subject",
     "description",
     "publisher",
+    "created",
     "issued",
     "modified",
     "language",
@@ -50,6 +51,7 @@ class Extracted:
     subject: tuple[Value, ...] = ()
     description: tuple[Value, ...] = ()
     publisher: tuple[Value, ...] = ()
+    created: tuple[Value, ...] = ()
     issued: tuple[Value, ...] = ()
     modified: tuple[Value, ...] = ()
     language: tuple[Value, ...] = ()
@@ -159,6 +161,14 @@ def extract(
                 parsed.meta("og:site_name"),
             ],
             _text,
+        ),
+        created=_values(
+            [
+                *parsed.metas_each("dcterms.created", "dc.date.created"),
+                _said("JSON-LD dateCreated", *jsonld.strings("dateCreated")),
+            ],
+            _date,
+            first_only=True,
         ),
         issued=_values(
             [

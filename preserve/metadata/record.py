@@ -13,8 +13,11 @@ from preserve.metadata.values import Value, clean_text, dcmi_type, media_type, w
 
 CAPTURE = "capture"
 # Facts of the capture itself: the user may add to them, never replace them, so the record
-# always says what was captured, when, and under which identifier.
-FACT_TERMS = frozenset({"identifier", "created", "format", "extent", "hasPart", "provenance"})
+# always says what was captured, how, and under which identifier.
+FACT_TERMS = frozenset({"identifier", "format", "extent", "hasPart", "provenance"})
+# Terms whose values the capture states itself: their source is the capture, not worth a
+# "from" of their own in the provenance statements.
+_CAPTURE_STATED = ("identifier", "type", "extent", "hasPart")
 _USER_SOURCES = (DC_SOURCE, FILE_SOURCE)
 
 
@@ -40,7 +43,9 @@ def build_record(
     """Return the description of a capture: the user's values over what the page stated.
 
     The user's values replace the extracted values of a term, except for the capture's own
-    facts (identifier, created, format, extent, hasPart, provenance), which they add to.
+    facts (identifier, format, extent, hasPart, provenance), which they add to.
+    The page's dates (created, issued, modified) are the page's or its server's; the capture's
+    own time is stated in `provenance` only, so no date term is ever the capture's.
     When the user gives a title, the page's titles are kept as `alternative` (unless the user
     gives alternatives too). The `provenance` statements say where every value came from.
     """
@@ -71,11 +76,10 @@ def build_record(
 
 
 def _capture_values(facts: CaptureFacts) -> list[tuple[str, list[Value]]]:
-    """Return the terms the capture itself states: identifier, date, type, format, extent, parts."""
+    """Return the terms the capture itself states: identifier, type, format, extent, parts."""
     media = media_type(facts.media_type)
     out = [
         ("identifier", [Value(facts.identifier, CAPTURE)]),
-        ("created", [Value(w3cdtf(facts.created), CAPTURE)]),
         ("type", [Value(dcmi_type(media), CAPTURE)]),
     ]
     if media:
@@ -126,7 +130,7 @@ def _provenance(facts: CaptureFacts, terms: dict[str, list[Value]]) -> list[Valu
     for name in ORDER:
         values = terms.get(name, [])
         sources = _unique_text(v.source for v in values if v.source not in _USER_SOURCES)
-        if sources and name not in ("identifier", "created", "type", "extent", "hasPart"):
+        if sources and name not in _CAPTURE_STATED:
             stated.append(f"{name} from {' and '.join(sources)}")
         users = _unique_text(v.source for v in values if v.source in _USER_SOURCES)
         if users:
