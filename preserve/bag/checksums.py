@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from preserve.bag.reader import Manifest, new_hash
+from preserve.bag.manifests import Manifest
+from preserve.bag.reader import new_hash
 
 _CHUNK = 1 << 20
 
