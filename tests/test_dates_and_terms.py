@@ -8,6 +8,8 @@ capture's time is provenance; parts of a page and pages it links to are told apa
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import subprocess
@@ -34,7 +36,7 @@ from preserve.metadata import (
 from preserve.metadata.terms import DATE_TERMS, ORDER, term_name
 from preserve.metadata.user import SCHEMA_ID
 from preserve.metadata.values import MAX_LANGUAGE_TAG, language_tag
-from preserve.models import CaptureOptions
+from preserve.models import CaptureOptions, LogRecord, Role
 
 from .conftest import ROOT, Server
 from .test_metadata import CLOCK, DC, DCTERMS, PREMIS, example_facts, load_schema
@@ -344,6 +346,96 @@ def test_info_shows_the_capture_time_and_the_page_dates(http: Server, tmp_path: 
         "issued": "2001-10-01",
         "modified": "2001-10-12T08:00:00Z",
     }
+
+
+# --- 5. parts of the page and the resources it links to --------------------------------------
+
+
+def linked_facts() -> CaptureFacts:
+    base = "http://127.0.0.1:8001/"
+
+    def captured(path: str, role: Role, depth: int, referrer: str = base) -> LogRecord:
+        return LogRecord(base + path, role, "captured", depth=depth, referrer=referrer)
+
+    records = (
+        LogRecord(base, "seed", "captured", payload_path="data/web/127.0.0.1+8001/index.html"),
+        captured("style.css", "requisite", 0),
+        captured("frame.html", "frame", 0),
+        captured("in-frame.gif", "requisite", 0, base + "frame.html"),
+        captured("next.html", "page", 1),
+        captured("report.pdf", "media", 1),
+        captured("next.gif", "requisite", 1, base + "next.html"),
+        captured("deeper.html", "page", 2, base + "next.html"),
+        captured("deeper.mp3", "media", 2, base + "next.html"),
+        LogRecord(base + "gone.html", "page", "failed", depth=1, status=404),
+    )
+    return replace(example_facts(), records=records)
+
+
+def test_parts_are_requisites_and_frames_linked_pages_and_media_are_references() -> None:
+    records = build_metadata(linked_facts())
+    values = dc_values(records.files["dc.xml"])
+    base = "http://127.0.0.1:8001/"
+    assert [v for t, v in values if t == "hasPart"] == [
+        base + "style.css",
+        base + "frame.html",
+        base + "in-frame.gif",
+    ]
+    assert [v for t, v in values if t == "references"] == [base + "next.html", base + "report.pdf"]
+    oai = etree.fromstring(records.files["oai_dc.xml"])
+    relations = [e.text for e in oai.iter(f"{DC}relation")]
+    assert base + "next.html" in relations
+    assert base + "style.css" in relations
+    assert base + "next.gif" not in relations
+    header = next(csv.reader(io.StringIO(records.files["metadata.csv"].decode("utf-8"))))
+    assert "dcterms.hasPart" not in header
+    assert "dcterms.references" not in header
+
+
+def test_a_user_s_references_are_kept_in_metadata_csv() -> None:
+    user = parse_user_metadata(["references=https://example.org/cited"], None)
+    records = build_metadata(linked_facts(), user)
+    rows = list(csv.reader(io.StringIO(records.files["metadata.csv"].decode("utf-8"))))
+    assert [v for h, v in zip(*rows, strict=True) if h == "dcterms.references"] == [
+        "https://example.org/cited"
+    ]
+    dc = [v for t, v in dc_values(records.files["dc.xml"]) if t == "references"]
+    assert dc == [
+        "http://127.0.0.1:8001/next.html",
+        "http://127.0.0.1:8001/report.pdf",
+        "https://example.org/cited",
+    ]
+
+
+def serve_linking_page(http: Server) -> None:
+    """Serve a front page with a requisite, a linked page (with its own requisite) and a PDF."""
+    html = {"Content-Type": "text/html"}
+    gif = {"Content-Type": "image/gif"}
+    http.route(
+        "/",
+        body=b'<title>Front</title><img src="/a.gif"><a href="/next.html">next</a>'
+        b'<a href="/report.pdf">report</a>',
+        headers=html,
+    )
+    http.route("/next.html", body=b'<title>Next</title><img src="/b.gif">', headers=html)
+    http.route("/a.gif", body=b"GIF89a", headers=gif)
+    http.route("/b.gif", body=b"GIF89a-b", headers=gif)
+    http.route("/report.pdf", body=b"%PDF-1.4", headers={"Content-Type": "application/pdf"})
+
+
+def test_captured_links_are_references_not_parts(http: Server, tmp_path: Path) -> None:
+    serve_linking_page(http)
+    result = preserve.capture(http.url("/"), tmp_path / "out", CaptureOptions(retries=0, depth=1))
+    assert result.count(role="media", outcome="captured") == 1
+    assert result.count(role="requisite", outcome="captured") == 2
+    dc = result.bag_path / "data/metadata/dc.xml"
+    values = dc_values(dc.read_bytes())
+    assert [v for t, v in values if t == "hasPart"] == [http.url("/a.gif")]
+    assert sorted(v for t, v in values if t == "references") == [
+        http.url("/next.html"),
+        http.url("/report.pdf"),
+    ]
+    load_schema("qualifieddc.xsd").assertValid(etree.parse(str(dc)))
 
 
 # --- 8 and 9. one reader of term names; an error points where every user can look ------------

@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 
-from preserve.metadata.record import Record
+from preserve.metadata.record import CAPTURE_LOG, Record
 from preserve.metadata.terms import SIMPLE
 
-# hasPart lists every requisite: hundreds of columns describing the page file would say
-# nothing about that file; dc.xml and premis.xml carry the list.
-_LEFT_OUT = frozenset({"hasPart"})
+# The capture's lists of parts and linked resources: hundreds of columns describing the page
+# file would say nothing about that file; dc.xml and premis.xml carry the lists. A user's own
+# hasPart or references values are kept.
+_LISTED = frozenset({"hasPart", "references"})
 
 
 def metadata_csv(record: Record, filename: str) -> bytes:
@@ -30,10 +31,10 @@ def metadata_csv(record: Record, filename: str) -> bytes:
     header = ["filename"]
     row = [filename]
     for name, values in record.elements:
-        if name in _LEFT_OUT:
-            continue
         column = f"dc.{name}" if name in SIMPLE else f"dcterms.{name}"
         for value in values:
+            if name in _LISTED and value.source == CAPTURE_LOG:
+                continue
             header.append(column)
             row.append(value.text)
     out = io.StringIO()

@@ -12,12 +12,13 @@ from preserve.metadata.user import DC_SOURCE, FILE_SOURCE, UserMetadata
 from preserve.metadata.values import Value, clean_text, dcmi_type, media_type, w3cdtf
 
 CAPTURE = "capture"
+CAPTURE_LOG = "capture log"
 # Facts of the capture itself: the user may add to them, never replace them, so the record
 # always says what was captured, how, and under which identifier.
-FACT_TERMS = frozenset({"identifier", "format", "extent", "hasPart", "provenance"})
+FACT_TERMS = frozenset({"identifier", "format", "extent", "hasPart", "references", "provenance"})
 # Terms whose values the capture states itself: their source is the capture, not worth a
 # "from" of their own in the provenance statements.
-_CAPTURE_STATED = ("identifier", "type", "extent", "hasPart")
+_CAPTURE_STATED = ("identifier", "type", "extent", "hasPart", "references")
 _USER_SOURCES = (DC_SOURCE, FILE_SOURCE)
 
 
@@ -43,7 +44,7 @@ def build_record(
     """Return the description of a capture: the user's values over what the page stated.
 
     The user's values replace the extracted values of a term, except for the capture's own
-    facts (identifier, format, extent, hasPart, provenance), which they add to.
+    facts (identifier, format, extent, hasPart, references, provenance), which they add to.
     The page's dates (created, issued, modified) are the page's or its server's; the capture's
     own time is stated in `provenance` only, so no date term is ever the capture's.
     When the user gives a title, the page's titles are kept as `alternative` (unless the user
@@ -76,7 +77,7 @@ def build_record(
 
 
 def _capture_values(facts: CaptureFacts) -> list[tuple[str, list[Value]]]:
-    """Return the terms the capture itself states: identifier, type, format, extent, parts."""
+    """Return the terms the capture itself states: identifier, type, format, extent, links."""
     media = media_type(facts.media_type)
     out = [
         ("identifier", [Value(facts.identifier, CAPTURE)]),
@@ -89,12 +90,14 @@ def _capture_values(facts: CaptureFacts) -> list[tuple[str, list[Value]]]:
     if facts.size is not None:
         out.append(("extent", [Value(f"{facts.size} bytes", CAPTURE)]))
     seed = {facts.requested_url, facts.final_url}
-    parts = [
-        Value(record.final_url or record.url, "capture log")
-        for record in facts.records
-        if record.outcome == "captured" and record.role != "seed"
-    ]
-    out.append(("hasPart", [part for part in parts if part.text not in seed]))
+    captured = [r for r in facts.records if r.outcome == "captured" and r.role != "seed"]
+    # The log's depth says whose a resource is: requisites keep their page's depth and frames
+    # their parent's, so depth 0 is the seed page itself; what it links to is at depth 1.
+    parts = [r for r in captured if r.role in ("requisite", "frame") and r.depth == 0]
+    linked = [r for r in captured if r.role in ("page", "media") and r.depth == 1]
+    for term, records in (("hasPart", parts), ("references", linked)):
+        values = [Value(r.final_url or r.url, CAPTURE_LOG) for r in records]
+        out.append((term, [value for value in values if value.text not in seed]))
     return out
 
 
