@@ -438,6 +438,32 @@ def test_captured_links_are_references_not_parts(http: Server, tmp_path: Path) -
     load_schema("qualifieddc.xsd").assertValid(etree.parse(str(dc)))
 
 
+# --- 6. PREMIS names the CDXJ's format ---------------------------------------------------------
+
+
+def test_premis_names_the_warc_and_cdxj_formats(http: Server, tmp_path: Path) -> None:
+    http.route("/", body=b"<title>Indexed</title>", headers={"Content-Type": "text/html"})
+    result = preserve.capture(http.url("/"), tmp_path / "out", CaptureOptions(retries=0))
+    premis = etree.parse(str(result.bag_path / "data/metadata/premis.xml"))
+    load_schema("premis-v3-0.xsd").assertValid(premis)
+    formats = {
+        o.findtext(f"{PREMIS}originalName"): (
+            o.findtext(f".//{PREMIS}formatName"),
+            o.findtext(f".//{PREMIS}formatNote"),
+        )
+        for o in premis.iter(f"{PREMIS}object")
+    }
+    warc = [path for path in formats if path and path.endswith(".warc.gz")]
+    cdxj = [path for path in formats if path and path.endswith(".cdxj")]
+    assert len(warc) == len(cdxj) == 1
+    assert formats[warc[0]] == ("application/warc", None)
+    name, note = formats[cdxj[0]]
+    assert name == "CDXJ"
+    assert note is not None
+    assert "https://specs.webrecorder.net/cdxj/" in note
+    assert "unknown" not in {name for name, _ in formats.values()}
+
+
 # --- 8 and 9. one reader of term names; an error points where every user can look ------------
 
 

@@ -23,6 +23,11 @@ _HASHES = {
     "sha512": "SHA-512",
 }
 _LOCAL = "local"
+# The CDXJ index beside the WARC has no registered media type; it is named by its format and
+# the specification it follows, as pywb and cdxj-indexer write it.
+CDXJ_SUFFIX = ".cdxj"
+CDXJ_FORMAT = "CDXJ"
+CDXJ_NOTE = "Crawl Index JSON, the WARC's index: https://specs.webrecorder.net/cdxj/0.1.0/"
 EVENT_ID = "capture"
 DERIVATION_EVENT_PREFIX = "access-copy-"
 
@@ -30,7 +35,8 @@ DERIVATION_EVENT_PREFIX = "access-copy-"
 def premis_xml(facts: CaptureFacts) -> bytes:
     """Return the PREMIS 3 record of a capture as UTF-8 XML.
 
-    One `file` object per payload file in `facts.files` (bag path as identifier and original
+    One `file` object per file in `facts.files`: each captured file under `data/web/`, and
+    the WARC and its CDXJ index under `data/warc/` (bag path as identifier and original
     name, the URL it came from, size, a fixity per digest, format), one capture event
     (id.loc.gov eventType `capture`) whose outcome lists the resources that failed, and the
     software agent that ran it. Each access copy in `facts.derived` is an object too, with a
@@ -88,9 +94,14 @@ def _object(
             _authority(name, "cryptographicHashFunctions", algorithm)
         _add(fixity, "messageDigest", digest)
     _add(characteristics, "size", str(file.size))
-    designation = _add(_add(characteristics, "format"), "formatDesignation")
-    # PREMIS requires a format name; "unknown" says the server stated none, without guessing.
-    _add(designation, "formatName", file.media_type or "unknown")
+    form = _add(characteristics, "format")
+    designation = _add(form, "formatDesignation")
+    if file.media_type is None and file.url is None and file.path.endswith(CDXJ_SUFFIX):
+        _add(designation, "formatName", CDXJ_FORMAT)
+        _add(form, "formatNote", CDXJ_NOTE)
+    else:
+        # PREMIS requires a format name; "unknown" says nothing stated one, without guessing.
+        _add(designation, "formatName", file.media_type or "unknown")
     # Archivematica links a PREMIS object to a transferred file by its original name.
     _add(obj, "originalName", file.path)
     for derivation in derivations:
