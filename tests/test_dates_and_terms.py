@@ -29,6 +29,7 @@ from preserve.cli import main
 from preserve.errors import BadInput
 from preserve.metadata import (
     CaptureFacts,
+    PayloadFile,
     build_metadata,
     extract,
     parse_user_metadata,
@@ -39,7 +40,7 @@ from preserve.metadata.values import MAX_LANGUAGE_TAG, language_tag
 from preserve.models import CaptureOptions, LogRecord, Role
 
 from .conftest import ROOT, Server
-from .test_metadata import CLOCK, DC, DCTERMS, PREMIS, example_facts, load_schema
+from .test_metadata import CLOCK, DC, DCTERMS, PREMIS, digests, example_facts, load_schema
 
 PUBLISHED = json.loads((ROOT / "schemas" / "metadata.schema.json").read_text(encoding="utf-8"))
 BAD_DATES = ["15/10/2001", "2001-10-15T10:00", "2001-10-15 10:00", "2001-02-30", "circa 1990"]
@@ -462,6 +463,34 @@ def test_premis_names_the_warc_and_cdxj_formats(http: Server, tmp_path: Path) ->
     assert note is not None
     assert "https://specs.webrecorder.net/cdxj/" in note
     assert "unknown" not in {name for name, _ in formats.values()}
+
+
+# --- 7. metadata.csv names the WARC when only the WARC holds the seed -------------------------
+
+
+def test_metadata_csv_names_the_warc_with_payload_warc(http: Server, tmp_path: Path) -> None:
+    http.route("/", body=b"<title>Only in the WARC</title>", headers={"Content-Type": "text/html"})
+    options = CaptureOptions(retries=0, payload="warc")
+    result = preserve.capture(http.url("/"), tmp_path / "out", options)
+    data = (result.bag_path / "data/metadata/metadata.csv").read_text(encoding="utf-8")
+    header, row = csv.reader(io.StringIO(data))
+    assert header[0] == "filename"
+    assert re.fullmatch(r"data/warc/[^/]+\.warc\.gz", row[0])
+    assert (result.bag_path / row[0]).is_file()
+    manifest = (result.bag_path / "manifest-sha256.txt").read_text(encoding="utf-8")
+    assert f"  {row[0]}\n" in manifest
+    assert ("dc.title", "Only in the WARC") in zip(header, row, strict=True)
+
+
+def test_metadata_csv_prefers_the_seed_file_to_the_warc() -> None:
+    facts = example_facts()
+    warc = PayloadFile("data/warc/x.warc.gz", 10, digests(b"x"), "application/warc", None)
+    both = replace(facts, files=(*facts.files, warc))
+    data = build_metadata(both).files["metadata.csv"].decode("utf-8")
+    assert next(csv.reader(io.StringIO(data.splitlines()[1])))[0] == facts.files[0].path
+    warc_only = replace(facts, records=facts.records[1:], files=(warc,))
+    data = build_metadata(warc_only).files["metadata.csv"].decode("utf-8")
+    assert next(csv.reader(io.StringIO(data.splitlines()[1])))[0] == "data/warc/x.warc.gz"
 
 
 # --- 8 and 9. one reader of term names; an error points where every user can look ------------

@@ -32,8 +32,8 @@ __all__ = [
     "parse_user_metadata",
 ]
 
-# When no payload file holds the seed (kept only in a WARC), the row names the payload folder,
-# as Archivematica's directory-level rows name a folder.
+# With neither a payload file nor a WARC holding the seed, the row names the payload folder, as
+# Archivematica's directory-level rows name a folder.
 _WHOLE_PAYLOAD = "data"
 # The page's dates mirrored into bag-info, each labelled by its DCMI term.
 _DATE_MIRRORS = (("DC-Created", "created"), ("DC-Issued", "issued"), ("DC-Modified", "modified"))
@@ -60,6 +60,8 @@ def build_metadata(facts: CaptureFacts, user: UserMetadata | None = None) -> Met
     """Return the metadata records of a capture, built from its facts and the user's values.
 
     Pure and deterministic: the same facts and user metadata give the same bytes.
+    metadata.csv describes the seed's payload file or, when only the WARC holds the seed
+    (`--payload warc`), the WARC file.
     """
     extracted = extract(
         facts.page,
@@ -73,7 +75,9 @@ def build_metadata(facts: CaptureFacts, user: UserMetadata | None = None) -> Met
         "dc.xml": qualified_dc(record),
         "oai_dc.xml": oai_dc(record),
         "premis.xml": premis_xml(facts),
-        "metadata.csv": metadata_csv(record, facts.seed_path() or _WHOLE_PAYLOAD),
+        "metadata.csv": metadata_csv(
+            record, facts.seed_path() or facts.warc_path() or _WHOLE_PAYLOAD
+        ),
     }
     title = record.first("title")
     mirrored = (

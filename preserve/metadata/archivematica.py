@@ -17,7 +17,8 @@ _LISTED = frozenset({"hasPart", "references"})
 def metadata_csv(record: Record, filename: str) -> bytes:
     """Return `metadata.csv` describing one payload file: a header row and one row, UTF-8.
 
-    `filename` is the file's path inside the bag, `data/` included. Archivematica's manual
+    `filename` is the file's path inside the bag, `data/` included: the seed's payload file,
+    or the WARC that holds the seed when no payload file does. Archivematica's manual
     ("Import metadata", section "Adding metadata to bags") says that in a bag transfer the
     filename column anticipates the bag's structure: "Material that you add to a bag will
     always be inside the payload directory, so the filename path must always begin with

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from preserve.models import LogRecord
 
+WARC_MEDIA_TYPE = "application/warc"
+
 
 @dataclass(frozen=True, slots=True)
 class PayloadFile:
@@ -56,6 +58,10 @@ class CaptureFacts:
     def local(self) -> bool:
         """Return True for a capture of a local file: its seed is named `file:<relative path>`."""
         return self.requested_url.startswith("file:")
+
+    def warc_path(self) -> str | None:
+        """Return the bag-relative path of the capture's WARC, if it wrote one."""
+        return next((f.path for f in self.files if f.media_type == WARC_MEDIA_TYPE), None)
 
     def seed_path(self) -> str | None:
         """Return the bag-relative path of the seed page's payload file, if it has one."""
