@@ -1,4 +1,4 @@
-"""What a person sees on stderr and in the log: verbose lines, redirects, escaping, log."""
+"""What a person sees on stderr and in the log, and the exit code a run comes to."""
 
 from __future__ import annotations
 
@@ -11,11 +11,15 @@ import sys
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
 
-from preserve.cli import main, redact_args, terminal_safe
+import preserve
+from preserve.cli import main
+from preserve.cli.console import Console, ExitPolicy, redact_args, terminal_safe
+from preserve.errors import BadInput
 
 from .conftest import ROOT, Server
 
@@ -193,3 +197,65 @@ def test_progress_is_drawn_in_place_on_a_real_terminal(site: Server, tmp_path: P
     # Cleared before the summary, which reads as in a pipe.
     assert "\r\x1b[Kbag: " in text
     assert stdout.decode().strip() == str(next(tmp_path.iterdir()))
+
+
+def test_exit_policy_of_a_capture_run() -> None:
+    assert ExitPolicy.for_captures().exit_code == 0
+    some = ExitPolicy.for_captures()
+    some.done()
+    some.failed(3)
+    assert some.exit_code == 5
+    # Every seed failed: the first failure says why, whatever came after.
+    none = ExitPolicy.for_captures()
+    none.failed(4)
+    none.failed(3)
+    assert none.exit_code == 4
+
+
+def test_exit_policy_of_a_check_run() -> None:
+    checks = ExitPolicy.for_checks()
+    checks.done()
+    checks.failed(1)
+    assert checks.exit_code == 1
+    # A bag that could not be read at all outranks an invalid one, in any order.
+    checks.failed(2)
+    checks.failed(1)
+    assert checks.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "policy", [ExitPolicy(), ExitPolicy.for_captures(), ExitPolicy.for_checks()]
+)
+def test_the_error_that_stops_a_run_decides_its_exit_code(policy: ExitPolicy) -> None:
+    policy.done()
+    policy.failed(1)
+    policy.stop(130)
+    assert policy.exit_code == 130
+
+
+def test_console_run_tells_the_policy_what_stopped_the_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def refused() -> None:
+        raise BadInput("no URL given", hint="pass URLs")
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    def fine() -> None:
+        policy.done()
+
+    policy = ExitPolicy()
+    assert Console().run(refused, policy) == 2
+    assert capsys.readouterr().err == "preserve: error: no URL given (pass URLs)\n"
+    policy = ExitPolicy()
+    assert Console(quiet=True).run(broken, policy) == 70
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert err.endswith(
+        "RuntimeError: a bug\npreserve: error: internal error: this is a bug in "
+        f"preserve {preserve.__version__}\n"
+    )
+    policy = ExitPolicy()
+    assert Console().run(fine, policy) == 0
+    assert capsys.readouterr().err == ""

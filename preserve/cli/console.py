@@ -1,43 +1,35 @@
-"""The command line: parse options, call the API, print, and map errors to exit codes.
+"""What every command shares: the Console people read, the option helper, the exit policy.
 
-This module holds the `preserve` group and its Console; the commands live in `cli_capture`,
-`cli_bag` (validate, info) and `cli_export`, and are added to the group at the end. stdout
-carries results (the path of each bag written, or with `--json` one JSON document);
-stderr carries everything meant for a person: progress, summaries, warnings and errors.
+stdout carries results (a bag's path, a verdict, or with `--json` one JSON document); the
+Console carries everything meant for a person to stderr and the --log-file. An ExitPolicy
+turns what a run came to into its exit code, the same way for every command.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shlex
 import shutil
-import sys
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
 
 from preserve._version import __version__
-from preserve.errors import PreserveError
+from preserve.errors import PreserveError, SomeSeedsFailed
 from preserve.models import LogRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ARGS_KEY = "preserve.args"
-"""Where the group keeps the command line as given (`ctx.meta`), for the --log-file header."""
+INTERNAL_ERROR = 70
+"""The exit code of a bug: any exception that is not a PreserveError."""
 
 PROGRESS_INTERVAL = 0.1
 """Seconds between two redraws of the terminal progress line, whatever the URL rate."""
 
-_GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--version"})
-_GLOBAL_WITH_VALUE = "--log-file"
-_SHORT_GLOBALS = re.compile(r"-[qv]+")
 # C0 and C1 controls (ESC starts terminal escape sequences), DEL, lone surrogates and the
 # bidirectional overrides that make text read differently from its bytes.
 _UNSAFE = re.compile(
@@ -46,7 +38,7 @@ _UNSAFE = re.compile(
 _USERINFO = re.compile(r"(?<=://)[^/?#@\s]*@")
 
 
-def _option(*decls: str, **attrs: Any) -> Callable[[F], F]:
+def option(*decls: str, **attrs: Any) -> Callable[[F], F]:
     """Return a click option that can also be set by `PRESERVE_<OPTION>` in the environment."""
     longest = max((d for d in decls if d.startswith("--")), key=len)
     name = longest[2:].split("/")[0].replace("-", "_").upper()
@@ -93,79 +85,57 @@ def redact_args(args: Sequence[str]) -> list[str]:
     return redacted
 
 
-def _value_counts(command: click.Command) -> dict[str, int]:
-    """Return how many values each of `command`'s own options takes, by every spelling."""
-    counts = {"-h": 0, "--help": 0}
-    for param in command.params:
-        if isinstance(param, click.Option):
-            taken = 0 if param.is_flag or param.count else param.nargs
-            counts.update(dict.fromkeys(param.opts + param.secondary_opts, taken))
-    return counts
+@dataclass(slots=True)
+class ExitPolicy:
+    """What a command's run came to, and the one rule that turns it into the exit code.
 
-
-def _command_index(args: Sequence[str]) -> int | None:
-    """Return where the command's name is among the group's arguments, or None."""
-    at = 0
-    while at < len(args):
-        word = args[at]
-        if word == "--":
-            return None
-        if not word.startswith("-") or word == "-":
-            return at
-        at += 2 if word == _GLOBAL_WITH_VALUE else 1
-    return None
-
-
-def lift_global_options(args: Sequence[str], commands: Mapping[str, click.Command]) -> list[str]:
-    """Return `args` with the global options given after the command's name moved before it.
-
-    `-q`, `-v` (also `-vv`, `-qv`), `--quiet`, `--verbose`, `--version` and `--log-file FILE`
-    are moved; nothing after `--`, no value of the command's own options (`--name -v` names
-    the bag "-v") and no option the command defines itself. Order is otherwise kept.
+    A command tells it the outcome of each item it handles (a bag written, described or
+    valid; a seed or bag that failed, with that failure's code), and `Console.run` tells it
+    the error that stopped the run, if one did. `exit_code` is then the first that applies:
+    the stopping error's code (2 bad input, 4 writing failed, 130/143 interrupted, 70 a bug);
+    0 when no item failed; `partial` when some items succeeded and others failed, if set
+    (capture: 5); the highest failure code with `worst` (validate: a bag that cannot be
+    read, 2, outranks an invalid one, 1); else the first failure's code.
     """
-    args = list(args)
-    at = _command_index(args)
-    if at is None or args[at] not in commands:
-        return args
-    own = _value_counts(commands[args[at]])
-    lifted: list[str] = []
-    kept: list[str] = []
-    rest = args[at + 1 :]
-    i = 0
-    while i < len(rest):
-        word = rest[i]
-        if word == "--":
-            kept += rest[i:]
-            break
-        flag = word.partition("=")[0] if word.startswith("--") else word
-        short_with_value = (
-            len(word) > 2 and word[0] == "-" and word[1] != "-" and own.get(word[:2], 0) > 0
-        )
-        if flag in own or short_with_value:
-            taken = own.get(word, 0)
-            kept += rest[i : i + 1 + taken]
-            i += 1 + taken
-            continue
-        short_globals = _SHORT_GLOBALS.fullmatch(word) is not None and all(
-            f"-{c}" not in own for c in word[1:]
-        )
-        if word in _GLOBAL_FLAGS or short_globals or flag == _GLOBAL_WITH_VALUE:
-            taken = 1 if word == _GLOBAL_WITH_VALUE else 0
-            lifted += rest[i : i + 1 + taken]
-            i += 1 + taken
-            continue
-        kept.append(word)
-        i += 1
-    return args[:at] + lifted + [args[at]] + kept
 
+    partial: int | None = None
+    worst: bool = False
+    succeeded: int = 0
+    failures: list[int] = field(default_factory=list)
+    stopped: int | None = None
 
-class PreserveGroup(click.Group):
-    """The `preserve` group, whose global options may also follow the command's name."""
+    @classmethod
+    def for_captures(cls) -> ExitPolicy:
+        """Return the policy of a run that writes a bag per seed: some seeds failing is 5."""
+        return cls(partial=SomeSeedsFailed.exit_code)
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        """Parse `args` with the global options lifted out of the command's arguments."""
-        ctx.meta[ARGS_KEY] = tuple(args)
-        return super().parse_args(ctx, lift_global_options(args, self.commands))
+    @classmethod
+    def for_checks(cls) -> ExitPolicy:
+        """Return the policy of a run that checks bags: the worst bag's code wins."""
+        return cls(worst=True)
+
+    def done(self) -> None:
+        """Count one item that succeeded."""
+        self.succeeded += 1
+
+    def failed(self, exit_code: int) -> None:
+        """Count one item that failed with `exit_code`; the run goes on."""
+        self.failures.append(exit_code)
+
+    def stop(self, exit_code: int) -> None:
+        """Record the error that stopped the run; its code wins over every item's."""
+        self.stopped = exit_code
+
+    @property
+    def exit_code(self) -> int:
+        """Return the exit code of the run so far."""
+        if self.stopped is not None:
+            return self.stopped
+        if not self.failures:
+            return 0
+        if self.partial is not None and self.succeeded:
+            return self.partial
+        return max(self.failures) if self.worst else self.failures[0]
 
 
 def _size(n: float) -> str:
@@ -230,28 +200,30 @@ class Console:
         self._clear_progress()
         click.echo(f"preserve: error: {message}", err=True)
 
-    def run(self, work: Callable[[], int]) -> int:
-        """Return the exit code `work` returns, or, when it raises, the error's code.
+    def run(self, work: Callable[[], None], policy: ExitPolicy) -> int:
+        """Run `work`, which tells `policy` each item's outcome; return the run's exit code.
 
-        A PreserveError is one line on stderr and its own exit code; anything else is a bug:
-        its traceback, and 70.
+        An error that escapes `work` stops the run and is told to `policy`: a PreserveError
+        as one line on stderr with its own code; anything else is a bug, shown with its
+        traceback, exit 70.
         """
         try:
-            return work()
+            work()
         except PreserveError as exc:
             self.error(str(exc))
-            return exc.exit_code
+            policy.stop(exc.exit_code)
         except Exception:  # noqa: BLE001 - anything else is a bug: show it, exit 70
-            return self.internal_error()
+            self.internal_error()
+            policy.stop(INTERNAL_ERROR)
+        return policy.exit_code
 
-    def internal_error(self) -> int:
-        """Print the traceback being handled (a bug), also to the log, and return exit 70."""
+    def internal_error(self) -> None:
+        """Print the traceback being handled (a bug), also to the log."""
         text = traceback.format_exc()
         self.write_log(text)
         self._clear_progress()
         click.echo(text, err=True, nl=False)
         self.error(f"internal error: this is a bug in preserve {__version__}")
-        return 70
 
     def record(self, record: LogRecord) -> None:
         """Report one URL attempted: verbose lines (with its redirects), and the progress."""
@@ -296,47 +268,3 @@ class Console:
         if self._progress_shown:
             click.echo("\r\x1b[K", err=True, nl=False)
             self._progress_shown = False
-
-
-@click.group(cls=PreserveGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="preserve")
-@_option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
-@_option(
-    "-v", "--verbose", count=True, help="Also print one line per URL attempted and its redirects."
-)
-@_option(
-    "--log-file",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Append a full log of the run (a header with the command line, then every URL, "
-    "errors, tracebacks, each line with its UTC time) to FILE.",
-)
-@click.pass_context
-def main(ctx: click.Context, quiet: bool, verbose: int, log_file: Path | None) -> None:
-    """Capture web pages into described, verifiable BagIt bags.
-
-    The options above may also follow the command (`preserve capture URL -o DIR -v`).
-    Exit codes: 0 success, 2 bad input, 3 a seed could not be fetched, 4 writing failed,
-    5 some seeds failed, 70 internal error, 130/143 interrupted.
-    """
-    log: IO[str] | None = None
-    if log_file is not None:
-        try:
-            log = ctx.with_resource(log_file.open("a", encoding="utf-8"))
-        except OSError as exc:
-            raise click.BadParameter(str(exc.strerror), param_hint="--log-file") from exc
-    console = Console(quiet=quiet, verbose=verbose, log=log, progress=sys.stderr.isatty())
-    args = redact_args(ctx.meta.get(ARGS_KEY, ()))
-    console.write_log(
-        f"===== preserve {__version__} (pid {os.getpid()}): {shlex.join(['preserve', *args])}"
-    )
-    ctx.obj = console
-
-
-from preserve.cli_bag import info_command, validate_command  # noqa: E402
-from preserve.cli_capture import capture_command  # noqa: E402
-from preserve.cli_export import export_command  # noqa: E402
-
-main.add_command(capture_command)
-main.add_command(validate_command)
-main.add_command(info_command)
-main.add_command(export_command)

@@ -1,6 +1,5 @@
-"""The `export` command: a bag's WARCs as a WACZ that ReplayWeb.page opens.
+"""The `export` command: a bag's WARCs as a WACZ, a thin layer over `preserve.export_wacz`.
 
-A standalone click command that `preserve.cli` adds to its group, as `preserve.cli_bag`'s are.
 stdout carries the path written; stderr a one-line summary and errors.
 """
 
@@ -11,12 +10,12 @@ from pathlib import Path
 
 import click
 
-from preserve.cli import Console, _option
+from preserve.cli.console import Console, ExitPolicy, option
 
 
 @click.command("export")
 @click.argument("bag", metavar="BAG")
-@_option(
+@option(
     "--wacz",
     "wacz",
     required=True,
@@ -37,16 +36,17 @@ def export_command(console: Console | None, /, bag: str, wacz: Path) -> None:
     be read, 4 FILE exists or cannot be written, 70 internal error.
     """
     console = console or Console()
+    policy = ExitPolicy()
 
-    def export() -> int:
+    def export() -> None:
         from preserve.wacz import export_wacz
 
-        summary = export_wacz(Path(bag), wacz)
+        result = export_wacz(Path(bag), wacz)
         console.say(
-            f"{summary.path}: WACZ of {len(summary.warcs)} WARC(s), {summary.pages} page(s), "
-            f"sha256 {summary.sha256}"
+            f"{result.path}: WACZ of {len(result.warcs)} WARC(s), {result.pages} page(s), "
+            f"sha256 {result.sha256}"
         )
-        click.echo(str(summary.path))
-        return 0
+        click.echo(str(result.path))
+        policy.done()
 
-    sys.exit(console.run(export))
+    sys.exit(console.run(export, policy))

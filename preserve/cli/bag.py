@@ -1,8 +1,7 @@
 """The `validate` and `info` commands: check bags and describe them, over the bag API.
 
-Standalone click commands that `preserve.cli` adds to its group (import `preserve.cli`, not
-this module, first: this module takes the Console and option helper from it). Problems go to
-stderr one per line; stdout carries one verdict line per bag, or with `--json` one document.
+`validate` lists problems on stderr one per line; stdout carries one verdict line per bag,
+or with `--json` one document. `info` prints a bag's summary, as text or JSON.
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ from typing import TYPE_CHECKING
 import click
 
 from preserve._version import __version__
-from preserve.cli import Console, _option
-from preserve.errors import PreserveError
+from preserve.cli.console import Console, ExitPolicy, option
+from preserve.errors import InvalidBag, PreserveError
 
 if TYPE_CHECKING:
     from preserve.bag.profile import Profile
@@ -71,26 +70,26 @@ def _verdict(report: ValidationReport) -> str:
 
 @click.command("validate")
 @click.argument("bags", nargs=-1, required=True, metavar="BAG...")
-@_option("--fast", is_flag=True, help="Check only the Payload-Oxum (file count and bytes).")
-@_option(
+@option("--fast", is_flag=True, help="Check only the Payload-Oxum (file count and bytes).")
+@option(
     "--completeness-only",
     is_flag=True,
     help="Check that every file is present and listed, without checksums.",
 )
-@_option(
+@option(
     "--processes",
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
     help="Hash N files at once (threads; hashing runs on N cores).",
 )
-@_option(
+@option(
     "--profile",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
     help="Also check the rules of this BagIt Profile (JSON).",
 )
-@_option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.pass_obj
 def validate_command(
     console: Console | None,
@@ -112,13 +111,13 @@ def validate_command(
     if fast and completeness_only:
         raise click.UsageError("choose --fast or --completeness-only, not both")
     entries: list[dict[str, object]] = []
+    policy = ExitPolicy.for_checks()
 
-    def check_all() -> int:
+    def check_all() -> None:
         # Imported here so that `preserve --help` and `capture` do not load the validator.
         from preserve.bag.profile import load_profile
         from preserve.bag.validate import validate
 
-        exit_code = 0
         loaded: Profile | None = load_profile(profile) if profile is not None else None
         for bag in bags:
             try:
@@ -134,16 +133,18 @@ def validate_command(
                 if not as_json:
                     click.echo(f"{bag}: not checked")
                 entries.append(_unreadable(bag, str(exc), exc.exit_code))
-                exit_code = max(exit_code, exc.exit_code)
+                policy.failed(exc.exit_code)
                 continue
             _report_lines(console, bag, report)
             if not as_json:
                 click.echo(f"{bag}: {_verdict(report)}")
             entries.append(report.to_dict() | {"bag": bag})
-            exit_code = max(exit_code, 0 if report.valid else 1)
-        return exit_code
+            if report.valid:
+                policy.done()
+            else:
+                policy.failed(InvalidBag.exit_code)
 
-    exit_code = console.run(check_all)
+    exit_code = console.run(check_all, policy)
     if as_json:
         document = {"software": f"preserve/{__version__}", "exit_code": exit_code, "bags": entries}
         click.echo(json.dumps(document, ensure_ascii=False))
@@ -171,7 +172,7 @@ def _unreadable(bag: str, message: str, exit_code: int) -> dict[str, object]:
 
 @click.command("info")
 @click.argument("bag", metavar="BAG")
-@_option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.pass_obj
 def info_command(console: Console | None, /, bag: str, as_json: bool) -> None:
     """Describe BAG: BagIt version, bag-info, Dublin Core, payload, manifests, capture.
@@ -180,15 +181,16 @@ def info_command(console: Console | None, /, bag: str, as_json: bool) -> None:
     0 described, 2 not a bag or cannot be read, 70 internal error.
     """
     console = console or Console()
+    policy = ExitPolicy()
 
-    def describe() -> int:
+    def show() -> None:
         from preserve.bag.inspect import inspect_bag
 
-        summary = inspect_bag(Path(bag))
+        description = inspect_bag(Path(bag))
         if as_json:
-            click.echo(json.dumps(summary.to_dict() | {"bag": bag}, ensure_ascii=False))
+            click.echo(json.dumps(description.to_dict() | {"bag": bag}, ensure_ascii=False))
         else:
-            click.echo(summary.text())
-        return 0
+            click.echo(description.text())
+        policy.done()
 
-    sys.exit(console.run(describe))
+    sys.exit(console.run(show, policy))

@@ -1,8 +1,8 @@
 """The `capture` command: its options, the seeds it reads, and the run over them.
 
-A standalone click command that `preserve.cli` adds to its group (import `preserve.cli`, not
-this module, first: this module takes the Console and option helper from it). Each bag's
-path goes to stdout (or one JSON document with `--json`); people read stderr.
+A thin layer over `preserve.capture_many`: it turns the options into CaptureOptions, checks
+every seed first, and tells each outcome as it is decided. Each bag's path goes to stdout
+(or one JSON document with `--json`); people read stderr.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from preserve.capture.seeds import (
     refuse_duplicates,
     weak_checksum_warning,
 )
-from preserve.cli import Console, _option
+from preserve.cli.console import Console, ExitPolicy, option
 from preserve.errors import BadInput, Interrupted
 from preserve.models import DEFAULT_CHECKSUMS, BagInfo, CaptureOptions, CaptureResult
 from preserve.report import SeedFailure, run_document, summary_text
@@ -106,7 +106,7 @@ def _read_input_file(source: str) -> list[ListedSeed]:
 
 @click.command("capture")
 @click.argument("urls", nargs=-1, metavar="URL...")
-@_option(
+@option(
     "-o",
     "--output",
     required=True,
@@ -114,91 +114,91 @@ def _read_input_file(source: str) -> list[ListedSeed]:
     metavar="DIR",
     help="Folder the new bags go in; created if missing (not inside a bag).",
 )
-@_option(
+@option(
     "-i",
     "--input-file",
     metavar="FILE",
     help="Read URLs from FILE, one per line ('-' for stdin); blank lines and # comments skipped.",
 )
-@_option("--name", help="Bag folder name (one URL only).  [default: <host>-<UTC time>-<8 hex>]")
-@_option(
+@option("--name", help="Bag folder name (one URL only).  [default: <host>-<UTC time>-<8 hex>]")
+@option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=30.0,
     show_default=True,
     help="Connect and per-read timeout, in seconds.",
 )
-@_option(
+@option(
     "--retries",
     type=click.IntRange(min=0),
     default=3,
     show_default=True,
     help="Retries on connection errors, 429 and 5xx; Retry-After honoured up to 60 s.",
 )
-@_option(
+@option(
     "--max-redirects",
     type=click.IntRange(min=0),
     default=10,
     show_default=True,
     help="Redirects followed per URL.",
 )
-@_option(
+@option(
     "--max-size",
     type=SizeType(),
     default="2G",
     show_default=True,
     help="Largest resource, after content decoding (K, M, G, T are powers of 1024).",
 )
-@_option(
+@option(
     "--max-bytes",
     type=SizeType(),
     default="10G",
     show_default=True,
     help="Largest capture in all; later resources are skipped (reason: limit).",
 )
-@_option(
+@option(
     "--max-pages",
     type=click.IntRange(min=1),
     default=100,
     show_default=True,
     help="Pages (the seed, linked pages and frames) per capture.",
 )
-@_option(
+@option(
     "--max-requisites",
     type=click.IntRange(min=0),
     default=2000,
     show_default=True,
     help="Requisites per page.",
 )
-@_option(
+@option(
     "--workers",
     type=click.IntRange(min=1),
     default=8,
     show_default=True,
     help="Concurrent requests in all.",
 )
-@_option(
+@option(
     "--host-workers",
     type=click.IntRange(min=1),
     default=6,
     show_default=True,
     help="Concurrent requests to one host.",
 )
-@_option(
+@option(
     "--wait",
     type=click.FloatRange(min=0),
     default=0.0,
     show_default=True,
     help="Pause between requests to one host, in seconds.",
 )
-@_option(
+@option(
     "--depth",
     type=click.IntRange(min=0),
     default=0,
     show_default=True,
     help="Levels of linked pages to follow from the seed (0: the seed page alone).",
 )
-@_option(
+@option(
     "--scope",
     type=click.Choice(["page", "host", "domain", "prefix"]),
     default="host",
@@ -206,7 +206,7 @@ def _read_input_file(source: str) -> list[ListedSeed]:
     help="Which linked pages and media may be followed: the seed's host, its registered "
     "domain, URLs under the seed's folder, or no other page.",
 )
-@_option(
+@option(
     "--include",
     "include",
     multiple=True,
@@ -214,7 +214,7 @@ def _read_input_file(source: str) -> list[ListedSeed]:
     metavar="RE",
     help="Follow only linked pages and media whose URL matches RE; repeatable.",
 )
-@_option(
+@option(
     "--exclude",
     "exclude",
     multiple=True,
@@ -222,30 +222,30 @@ def _read_input_file(source: str) -> list[ListedSeed]:
     metavar="RE",
     help="Never follow linked pages and media whose URL matches RE; repeatable.",
 )
-@_option(
+@option(
     "--linked-media/--no-linked-media",
     default=True,
     show_default=True,
     help="With --depth 1 or more, capture in-scope links to audio, video, images, PDF and "
     "office files.",
 )
-@_option(
+@option(
     "--ignore-robots",
     is_flag=True,
     help="Follow linked pages and media that robots.txt disallows (requisites never ask).",
 )
-@_option(
+@option(
     "--allow-private",
     is_flag=True,
     help="Let requisites and redirects reach loopback, private, link-local and cloud-metadata "
     "addresses (allowed anyway when the seed is on one).",
 )
-@_option(
+@option(
     "--user-agent",
     metavar="UA",
     help="User-Agent header.  [default: preserve/<version> (+project URL)]",
 )
-@_option(
+@option(
     "--header",
     "headers",
     multiple=True,
@@ -253,25 +253,25 @@ def _read_input_file(source: str) -> list[ListedSeed]:
     metavar="'NAME: VALUE'",
     help="Header sent with every request; repeatable.",
 )
-@_option(
+@option(
     "--cookies",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
     help="Netscape cookies.txt file, as wget and curl read.",
 )
-@_option(
+@option(
     "--proxy", metavar="URL", help="Proxy for every request.  [default: HTTP(S)_PROXY and NO_PROXY]"
 )
-@_option(
+@option(
     "--ca-bundle",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
     help="CA certificates to trust.  [default: system, or REQUESTS_CA_BUNDLE]",
 )
-@_option(
+@option(
     "--insecure", is_flag=True, help="Do not verify TLS certificates (recorded in the capture log)."
 )
-@_option(
+@option(
     "--checksum",
     "checksums",
     multiple=True,
@@ -279,16 +279,16 @@ def _read_input_file(source: str) -> list[ListedSeed]:
     type=click.Choice(["sha512", "sha256", "sha384", "sha224", "sha1", "md5"]),
     help="Manifest algorithm; repeatable.  [default: sha512 and sha256]",
 )
-@_option("--strict", is_flag=True, help="A missing requisite fails the capture (exit 3).")
-@_option(
+@option("--strict", is_flag=True, help="A missing requisite fails the capture (exit 3).")
+@option(
     "--json", "as_json", is_flag=True, help="Print one JSON document for the whole run on stdout."
 )
-@_option("--source-organization", metavar="TEXT", help="bag-info Source-Organization.")
-@_option("--contact-name", metavar="TEXT", help="bag-info Contact-Name.")
-@_option("--contact-email", metavar="TEXT", help="bag-info Contact-Email.")
-@_option("--contact-phone", metavar="TEXT", help="bag-info Contact-Phone.")
-@_option("--organization-address", metavar="TEXT", help="bag-info Organization-Address.")
-@_option(
+@option("--source-organization", metavar="TEXT", help="bag-info Source-Organization.")
+@option("--contact-name", metavar="TEXT", help="bag-info Contact-Name.")
+@option("--contact-email", metavar="TEXT", help="bag-info Contact-Email.")
+@option("--contact-phone", metavar="TEXT", help="bag-info Contact-Phone.")
+@option("--organization-address", metavar="TEXT", help="bag-info Organization-Address.")
+@option(
     "--info",
     "info",
     multiple=True,
@@ -296,7 +296,7 @@ def _read_input_file(source: str) -> list[ListedSeed]:
     metavar="LABEL=VALUE",
     help="Extra bag-info field, in the order given; repeatable.",
 )
-@_option(
+@option(
     "--dc",
     "dc",
     multiple=True,
@@ -304,39 +304,39 @@ def _read_input_file(source: str) -> list[ListedSeed]:
     metavar="ELEMENT=VALUE",
     help="Dublin Core value that wins over what the page states; repeatable.",
 )
-@_option(
+@option(
     "--metadata",
     "metadata_file",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
     help="JSON file of Dublin Core terms (schemas/metadata.schema.json); wins over the page.",
 )
-@_option(
+@option(
     "--metadata-location",
     type=click.Choice(["payload", "tag"]),
     default="payload",
     show_default=True,
     help="Write the metadata records in data/metadata/ or in a metadata/ tag folder.",
 )
-@_option(
+@option(
     "--access/--no-access",
     default=True,
     show_default=True,
     help="Write the offline access copy in data/access/: pages whose links open the bag's "
     "files, without the network.",
 )
-@_option(
+@option(
     "--profile",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
     help="BagIt Profile the bags must meet; the options are checked before fetching.",
 )
-@_option(
+@option(
     "--serialize",
     type=click.Choice(["zip", "tar", "tar.gz"]),
     help="Write each bag as one file (a single top folder named after the bag).",
 )
-@_option(
+@option(
     "--payload",
     type=click.Choice(["both", "files", "warc"]),
     default="both",
@@ -427,15 +427,18 @@ def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) 
     # Imported here, not at the top, so that `preserve --help` and `validate` start quickly.
     from preserve.capture import capture_many
 
+    policy = ExitPolicy.for_captures()
     # One entry per seed, in the order given: a bag written, or why not.
     outcomes: list[CaptureResult | SeedFailure] = []
 
     def tell(outcome: CaptureResult | SeedFailure) -> None:
         outcomes.append(outcome)
         if isinstance(outcome, SeedFailure):
+            policy.failed(outcome.exit_code)
             message, seed = outcome.message, outcome.seed
             console.error(message if seed in message else f"{seed}: {message}")
             return
+        policy.done()
         console.say(summary_text(outcome))
         if not opts["as_json"]:
             click.echo(str(outcome.bag_path))
@@ -448,7 +451,7 @@ def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) 
             console.say(f"preserve: warning: {weak}")
         capture_many(seeds, opts["output"], options, observer=console.record, on_outcome=tell)
 
-    def capture_all() -> int:
+    def capture_all() -> None:
         with _signals_as_errors():
             seeds = _gather_seeds(urls, opts["input_file"])
             try:
@@ -463,12 +466,8 @@ def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) 
                     for seed in unfinished
                 )
                 raise
-        failures = [o for o in outcomes if isinstance(o, SeedFailure)]
-        if failures:
-            return 5 if len(failures) < len(outcomes) else failures[0].exit_code
-        return 0
 
-    exit_code = console.run(capture_all)
+    exit_code = console.run(capture_all, policy)
     if opts["as_json"]:
         click.echo(json.dumps(run_document(outcomes, exit_code), ensure_ascii=False))
     return exit_code
