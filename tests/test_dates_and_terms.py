@@ -618,3 +618,24 @@ def test_any_dc_pair_gives_a_value_or_bad_input(name: str, value: str) -> None:
         assert exc.exit_code == 2
     else:
         assert user.terms() == (term_name(name.strip()),)
+
+
+# --- 10. `info` counts the linked media, as the capture's summary does -----------------------
+
+
+def test_info_shows_the_linked_media(http: Server, tmp_path: Path) -> None:
+    serve_linking_page(http)
+    result = preserve.capture(http.url("/"), tmp_path / "out", CaptureOptions(retries=0, depth=1))
+    text = run("info", result.bag_path).stdout
+    capture = next(line for line in text.splitlines() if line.startswith("capture:"))
+    assert capture == (
+        "capture:       2 pages, 0 frames, 2 requisites captured (0 failed, 0 skipped),"
+        " 1 linked media captured (0 failed, 0 skipped)"
+    )
+    data = json.loads(run("info", "--json", result.bag_path).stdout)
+    assert data["capture"]["media"] == 1
+    assert data["capture"]["counts"]["media"] == {"captured": 1}
+    without = preserve.capture(http.url("/"), tmp_path / "none", CaptureOptions(retries=0))
+    line = next(x for x in run("info", without.bag_path).stdout.splitlines() if "capture:" in x)
+    assert "linked media" not in line
+    assert json.loads(run("info", "--json", without.bag_path).stdout)["capture"]["media"] == 0

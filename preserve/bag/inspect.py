@@ -56,14 +56,25 @@ class CaptureSummary:
         """Return the pages captured: the seed and linked pages."""
         return self.count("seed", "captured") + self.count("page", "captured")
 
+    @property
+    def media(self) -> int:
+        """Return the linked media captured (audio, video, images, PDF and office files)."""
+        return self.count("media", "captured")
+
     def text(self) -> str:
-        """Return the summary as one line of text."""
-        return (
+        """Return the summary as one line of text; linked media only when the log has any."""
+        line = (
             f"{_plural(self.pages, 'page')}, {_plural(self.count('frame', 'captured'), 'frame')},"
             f" {_plural(self.count('requisite', 'captured'), 'requisite')} captured"
             f" ({self.count('requisite', 'failed')} failed,"
             f" {self.count('requisite', 'skipped')} skipped)"
         )
+        if self.counts.get("media"):
+            line += (
+                f", {self.media:,} linked media captured ({self.count('media', 'failed')} failed,"
+                f" {self.count('media', 'skipped')} skipped)"
+            )
+        return line
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +111,11 @@ class BagSummary:
         """Return the summary as a JSON-ready mapping."""
         capture = None
         if self.capture is not None:
-            capture = {"pages": self.capture.pages, "counts": self.capture.counts}
+            capture = {
+                "pages": self.capture.pages,
+                "media": self.capture.media,
+                "counts": self.capture.counts,
+            }
         return {
             "bag": str(self.path),
             "serialization": self.serialization,
