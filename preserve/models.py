@@ -79,6 +79,10 @@ class Exchange:
     remote_address: str | None = None
     received: Received | None = None
     """The response exactly as it arrived, kept for the WARC (fetcher's `keep_received`)."""
+    raw_head: bytes | None = None
+    """The response's status line and field lines, byte for byte as received."""
+    head_notes: tuple[str, ...] = ()
+    """What could not be read in the head (a line that is not a field, skipped)."""
 
     def header(self, name: str) -> str | None:
         """Return the first response header called `name` (case-insensitive), or None."""

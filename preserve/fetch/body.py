@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 import time
 from contextlib import nullcontext
@@ -22,6 +23,8 @@ from preserve.models import Body, Exchange, FetchFailure, Received
 from preserve.pausepoint import pause_point
 
 CHUNK = 256 * 1024
+# A Transfer-Encoding field line of a raw head (the name at a line start, any case).
+_TRANSFER_ENCODING = re.compile(rb"(\n)transfer-encoding(?=[ \t]*:)", re.IGNORECASE)
 # Past this size a body may be hashed on threads of its own (see stream_body and digests).
 PARALLEL_AFTER = 8 * 1024 * 1024
 # Redirect and error bodies are kept for the WARC up to this size, the rest marked truncated.
@@ -45,9 +48,12 @@ class Failure(Exception):
 def response_head(exchange: Exchange) -> bytes:
     """Return the status line and header lines of a response, as its WARC record holds them.
 
-    The body is kept with transfer coding removed, so `Transfer-Encoding` is renamed
-    (replay tools would otherwise try to de-chunk it again); every other header is as received.
+    The head as received, byte for byte, when the connection kept it. The body is kept with
+    transfer coding removed, so `Transfer-Encoding` is renamed (replay tools would otherwise
+    try to de-chunk it again); every other line is as received.
     """
+    if exchange.raw_head is not None:
+        return _TRANSFER_ENCODING.sub(rb"\1X-Archive-Orig-Transfer-Encoding", exchange.raw_head)
     lines = [f"{exchange.http_version} {exchange.status} {exchange.reason}".rstrip()]
     for name, value in exchange.response_headers:
         renamed = (

@@ -18,6 +18,7 @@ import urllib3
 
 from preserve import netsafety
 from preserve.fetch.body import Cancelled, Failure, keep_small_body, response_head, stream_body
+from preserve.fetch.head import ReceivedHead
 from preserve.fetch.session import describe, make_session
 from preserve.fields import decimal, location_reference
 from preserve.models import CaptureOptions, Exchange, FetchFailure, FetchResult
@@ -29,6 +30,13 @@ from preserve.urls import WEB_SCHEMES, resolve
 MAX_HEADER_BYTES = 256 * 1024
 RETRY_AFTER_CAP = 60.0
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+def received_head(response: requests.Response) -> ReceivedHead | None:
+    """Return the response's head as received, when the connection kept it."""
+    original = getattr(response.raw, "_original_response", None)
+    head = getattr(original, "received_head", None)
+    return head if isinstance(head, ReceivedHead) else None
 
 
 def retry_after(response: requests.Response) -> float | None:
@@ -302,6 +310,8 @@ class Fetcher:
         version = {9: "HTTP/0.9", 10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2"}.get(
             getattr(raw, "version", 11), "HTTP/1.1"
         )
+        head = received_head(response)
+        fields = head.fields if head is not None else list(raw.headers.items())
         return Exchange(
             url=response.url,
             method="GET",
@@ -309,8 +319,10 @@ class Fetcher:
             status=response.status_code,
             reason=response.reason or "",
             http_version=version,
-            response_headers=tuple((k, v) for k, v in raw.headers.items()),
+            response_headers=tuple(fields),
             started=started,
+            raw_head=head.raw if head is not None else None,
+            head_notes=tuple(head.notes) if head is not None else (),
         )
 
     def _keep_small_body(self, response: requests.Response, exchange: Exchange) -> Exchange:

@@ -22,6 +22,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from preserve._version import __version__
 from preserve.errors import BadInput
+from preserve.fetch.head import RecordingResponse
 from preserve.models import CaptureOptions, FetchFailure
 from preserve.netsafety import AddressGuard
 
@@ -65,10 +66,14 @@ def _guarded_pools(guard: AddressGuard) -> dict[str, type[HTTPConnectionPool]]:
     """
 
     class Connection(HTTPConnection):
+        response_class = RecordingResponse
+
         def _new_conn(self) -> socket.socket:
             return _guarded_socket(self, guard)
 
     class TLSConnection(HTTPSConnection):
+        response_class = RecordingResponse
+
         def _new_conn(self) -> socket.socket:
             return _guarded_socket(self, guard)
 
@@ -79,6 +84,34 @@ def _guarded_pools(guard: AddressGuard) -> dict[str, type[HTTPConnectionPool]]:
         ConnectionCls = TLSConnection
 
     return {"http": Pool, "https": TLSPool}
+
+
+def _recording_pools() -> dict[str, type[HTTPConnectionPool]]:
+    """Return connection-pool classes that keep each response head as received (proxies)."""
+
+    class Connection(HTTPConnection):
+        response_class = RecordingResponse
+
+    class TLSConnection(HTTPSConnection):
+        response_class = RecordingResponse
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = Connection
+
+    class TLSPool(HTTPSConnectionPool):
+        ConnectionCls = TLSConnection
+
+    return {"http": Pool, "https": TLSPool}
+
+
+class _Adapter(HTTPAdapter):
+    """An adapter whose proxied connections, too, keep each response head as received."""
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """Return requests' proxy manager for `proxy`, its pools keeping heads as received."""
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _recording_pools()
+        return manager
 
 
 class _Session(requests.Session):
@@ -191,7 +224,7 @@ def load_cookies(path: Path) -> http.cookiejar.MozillaCookieJar:
 def make_session(opts: CaptureOptions, guard: AddressGuard) -> requests.Session:
     """Return the capture's session: pooled, guarded, with its headers, cookies and TLS."""
     session = _Session()
-    adapter = HTTPAdapter(
+    adapter = _Adapter(
         pool_connections=max(10, opts.workers),
         pool_maxsize=max(opts.workers, 1),
         max_retries=0,
