@@ -125,11 +125,14 @@ class Ingestion:
             if task.role == "media"
             else document_kind(result.content_type, task.via, named.name)
         )
-        note = None
+        note = common.note
         if kind is not None and body.size > PARSE_LIMIT:
             # Parsers hold a document whole: stored, but its links are not followed, and the
             # log (and the WARC's copy of it) says so.
-            note = f"{kind.upper()} over {PARSE_LIMIT // (1024 * 1024)} MiB: not searched for links"
+            parse = (
+                f"{kind.upper()} over {PARSE_LIMIT // (1024 * 1024)} MiB: not searched for links"
+            )
+            note = parse if note is None else f"{note}; {parse}"
             kind = None
         self.record(
             task,
@@ -165,6 +168,7 @@ class Ingestion:
             started=started,
             tls_unverified=self.insecure
             and any(ex.url.startswith("https:") for ex in result.exchanges),
+            note="; ".join(final.head_notes) if final and final.head_notes else None,
         )
 
     def _discover(
