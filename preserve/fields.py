@@ -1,4 +1,4 @@
-"""Readers of small values from outside: decimal numbers and `Location` values.
+"""Readers of small values from outside: decimal numbers, `Location` values, JSON options.
 
 Each reader is bounded and returns a value or None, never raising: `'²'.isdigit()` is true
 and `int('²')` raises, so numbers are read as ASCII digits only, and at most a stated count
@@ -7,7 +7,11 @@ of them (Python refuses to read integers past 4,300 digits).
 
 from __future__ import annotations
 
+import json
+import math
 import re
+from collections.abc import Callable
+from typing import Any
 
 _DIGITS = re.compile(r"[0-9]+")
 # No size, count or number of seconds anyone sends needs more digits than this.
@@ -43,3 +47,80 @@ def location_reference(value: str) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return "".join(chr(b) if b < 0x80 else f"%{b:02X}" for b in raw)
+
+
+MAX_JSON_BYTES = 16 * 1024 * 1024
+"""Bytes in a JSON file given as an option (a profile, a metadata file)."""
+MAX_JSON_DEPTH = 64
+"""Arrays and objects inside one another in such a file."""
+
+
+class JsonProblem(ValueError):
+    """A JSON document that cannot be read within the bounds; the message says why."""
+
+
+def read_json(data: bytes, *, pairs: Callable[[list[tuple[str, Any]]], Any] | None = None) -> Any:
+    """Return the value of a JSON document read within bounds, or raise JsonProblem.
+
+    UTF-8 (a byte-order mark allowed), at most MAX_JSON_BYTES, nested at most MAX_JSON_DEPTH
+    deep, numbers of at most MAX_DIGITS digits, no NaN or Infinity. `pairs`, when given,
+    builds each object from its key-value pairs (to refuse a key given twice, say).
+    """
+    if len(data) > MAX_JSON_BYTES:
+        raise JsonProblem(f"larger than {MAX_JSON_BYTES // (1024 * 1024)} MiB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise JsonProblem(f"not UTF-8 text ({exc.reason})") from exc
+    depth = _depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise JsonProblem(f"nested more than {MAX_JSON_DEPTH} deep")
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=pairs,
+            parse_int=_json_int,
+            parse_float=_json_float,
+            parse_constant=_json_constant,
+        )
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise JsonProblem(f"not valid JSON: {exc.msg} at {where}") from exc
+    except RecursionError as exc:
+        raise JsonProblem(f"nested more than {MAX_JSON_DEPTH} deep") from exc
+
+
+def _depth(text: str) -> int:
+    """Return how deep arrays and objects nest in JSON text (strings skipped)."""
+    deepest = depth = 0
+    for match in _JSON_TOKEN.finditer(text):
+        found = match.group()
+        if found in ("[", "{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif found in ("]", "}"):
+            depth -= 1
+    return deepest
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _json_int(text: str) -> int:
+    digits = text.lstrip("-")
+    if len(digits) > MAX_DIGITS:
+        raise JsonProblem(f"a number of more than {MAX_DIGITS} digits")
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    if len(text) > 2 * MAX_DIGITS:
+        raise JsonProblem(f"a number of more than {2 * MAX_DIGITS} characters")
+    value = float(text)
+    if not math.isfinite(value):
+        raise JsonProblem(f"a number too large: {text[:20]}")
+    return value
+
+
+def _json_constant(name: str) -> Any:
+    raise JsonProblem(f"{name} is not a JSON number")

@@ -46,6 +46,40 @@ def check_label(label: str) -> str:
     return label
 
 
+COMPUTED_LABELS = (
+    "Bagging-Date",
+    "Payload-Oxum",
+    "Bag-Size",
+    "Bag-Software-Agent",
+    "External-Identifier",
+    "Internal-Sender-Identifier",
+    "Internal-Sender-Description",
+    "BagIt-Profile-Identifier",
+)
+"""bag-info labels whose values preserve computes or takes from an option of its own."""
+
+_SET_BY = {
+    "internal-sender-description": "--dc title=…",
+    "bagit-profile-identifier": "--profile FILE",
+}
+
+
+def check_user_label(label: str) -> str:
+    """Return a label given with `--info` if the user may set it, else raise BadInput.
+
+    Refuses what `check_label` refuses, and, in any case, the labels preserve writes itself
+    (a second Payload-Oxum would contradict the first, and the bag would still look valid).
+    """
+    check_label(label)
+    folded = label.casefold()
+    reserved = next((name for name in COMPUTED_LABELS if name.casefold() == folded), None)
+    if reserved is not None:
+        how = _SET_BY.get(folded)
+        hint = f"set it with {how}" if how else "preserve writes it itself"
+        raise BadInput(f"--info {label}: {reserved} is written by preserve", hint=hint)
+    return label
+
+
 def format_bag_info(fields: Sequence[tuple[str, str]]) -> str:
     """Return the text of bag-info.txt: one `Label: value` line per field, in the order given.
 

@@ -8,13 +8,13 @@ profile URL cannot be fetched. Profiles are read from local files; nothing is fe
 from __future__ import annotations
 
 import fnmatch
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from preserve.errors import BadInput
+from preserve.fields import MAX_JSON_BYTES, JsonProblem, read_json
 
 OWN_PROFILE_IDENTIFIER = (
     "https://github.com/preserve-archive/preserve/blob/main/schemas/bagit-profile.json"
@@ -75,11 +75,14 @@ class Profile:
 def load_profile(path: Path) -> Profile:
     """Return the BagIt Profile in the JSON file `path`; raise BadInput if it cannot be used."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_JSON_BYTES + 1)
     except OSError as exc:
         raise BadInput(f"cannot read profile {path}: {exc.strerror or exc}") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInput(f"profile {path} is not JSON: {exc}") from exc
+    try:
+        data = read_json(raw)
+    except JsonProblem as exc:
+        raise BadInput(f"profile {path} is not JSON preserve can read: {exc}") from exc
     return parse_profile(data, str(path))
 
 

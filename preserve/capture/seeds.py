@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import uuid
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
-from preserve.bag import check_label
+from preserve.bag.info import check_user_label
 from preserve.errors import BadInput
 from preserve.models import ALLOWED_CHECKSUMS, CaptureOptions, FetchFailure, FetchResult
 from preserve.scope import SCOPES, compile_patterns
@@ -255,6 +256,47 @@ def weak_checksum_warning(checksums: Sequence[str]) -> str | None:
     )
 
 
+GIB = 1024**3
+BOUNDS: dict[str, tuple[str, float, float]] = {
+    # option: (flag, lowest, highest); a number outside, NaN or infinite is refused.
+    "timeout": ("--timeout", 0.001, 86_400),
+    "wait": ("--wait", 0, 86_400),
+    "retry_backoff": ("retry back-off", 0, 3_600),
+    "retries": ("--retries", 0, 100),
+    "max_redirects": ("--max-redirects", 0, 100),
+    "max_size": ("--max-size", 1, 1024**5),
+    "max_bytes": ("--max-bytes", 1, 1024**5),
+    "max_pages": ("--max-pages", 1, 10_000_000),
+    "max_requisites": ("--max-requisites", 0, 10_000_000),
+    "workers": ("--workers", 1, 256),
+    "host_workers": ("--host-workers", 1, 256),
+    "depth": ("--depth", 0, 1_000),
+}
+"""The range of each numeric option: wide for any real use, narrow enough that no value
+asks for more threads, time or memory than a machine has."""
+
+
+def _check_bounds(options: CaptureOptions) -> None:
+    """Raise BadInput for a numeric option that is not a finite number within its range."""
+    for name, (flag, lowest, highest) in BOUNDS.items():
+        value = getattr(options, name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise BadInput(f"{flag} must be a number, not {value!r}")
+        finite = isinstance(value, int) or math.isfinite(value)
+        if not finite or not lowest <= value <= highest:
+            span = f"from {_shown(lowest)} to {_shown(highest)}"
+            raise BadInput(f"{flag} must be {span}, not {_shown(value)}")
+
+
+def _shown(value: float) -> str:
+    """Return a number for a message: a very long integer by its size, not its digits."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"a number of {len(str(value)) if value.bit_length() < 10_000 else 'many'} digits"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def validate_options(options: CaptureOptions) -> None:
     """Raise BadInput for option values no capture can use."""
     for alg in options.checksums:
@@ -263,21 +305,15 @@ def validate_options(options: CaptureOptions) -> None:
             raise BadInput(f"unsupported checksum algorithm {alg!r} (allowed: {allowed})")
     if not options.checksums:
         raise BadInput("at least one --checksum algorithm is needed")
-    positive = {"--timeout": options.timeout, "--workers": options.workers}
-    positive["--host-workers"] = options.host_workers
-    for flag, value in positive.items():
-        if value <= 0:
-            raise BadInput(f"{flag} must be positive")
+    _check_bounds(options)
     if options.cookies is not None and not options.cookies.is_file():
         raise BadInput(f"cookies file not found: {options.cookies}")
     if options.ca_bundle is not None and not options.ca_bundle.is_file():
         raise BadInput(f"CA bundle not found: {options.ca_bundle}")
     for label, _value in options.bag_info.extra:
-        check_label(label)
+        check_user_label(label)
     if options.proxy is not None and not is_web_url(options.proxy):
         raise BadInput(f"--proxy must be an http(s) URL with a host: {options.proxy}")
-    if options.depth < 0:
-        raise BadInput("--depth must be 0 or more")
     if options.scope not in SCOPES:
         raise BadInput(f"unknown --scope {options.scope!r} (one of: {', '.join(SCOPES)})")
     try:

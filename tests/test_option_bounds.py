@@ -1,0 +1,107 @@
+"""Options and option files from outside: every value bounded, a refusal never a traceback."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import preserve
+from preserve.bag.profile import load_profile
+from preserve.capture.seeds import validate_options
+from preserve.fields import JsonProblem, read_json
+
+from .conftest import Server
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"timeout": float("nan")}, "--timeout must be from 0.001 to 86400, not nan"),
+        ({"timeout": float("inf")}, "--timeout must be from 0.001 to 86400, not inf"),
+        ({"wait": float("-inf")}, "--wait must be from 0 to 86400, not -inf"),
+        ({"workers": 100_000}, "--workers must be from 1 to 256, not 100000"),
+        ({"host_workers": 0}, "--host-workers must be from 1 to 256, not 0"),
+        ({"max_size": 10**400}, "--max-size must be from 1 to 1125899906842624, not a number"),
+        ({"max_bytes": 10**5000}, "not a number of many digits"),
+        ({"retries": 10**6}, "--retries must be from 0 to 100"),
+        ({"depth": -1}, "--depth must be from 0 to 1000, not -1"),
+        ({"max_pages": True}, "--max-pages must be a number, not True"),
+    ],
+)  # fmt: skip
+def test_numbers_out_of_bounds_are_refused_before_any_request(
+    http: Server, tmp_path: Path, options: dict[str, object], message: str
+) -> None:
+    with pytest.raises(preserve.BadInput) as refused:
+        preserve.capture(http.url("/"), tmp_path / "out", preserve.CaptureOptions(**options))  # type: ignore[arg-type]
+    assert message in str(refused.value)
+    assert http.requests == []
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "label", ["Payload-Oxum", "payload-oxum", "BAGGING-DATE", "Bag-Size", "External-Identifier"]
+)
+def test_labels_preserve_writes_are_refused_in_info(label: str) -> None:
+    options = preserve.CaptureOptions(bag_info=preserve.BagInfo(extra=((label, "1.1"),)))
+    with pytest.raises(preserve.BadInput) as refused:
+        validate_options(options)
+    assert "is written by preserve" in str(refused.value)
+
+
+def test_a_label_preserve_does_not_write_is_kept() -> None:
+    validate_options(
+        preserve.CaptureOptions(bag_info=preserve.BagInfo(extra=(("Bag-Group-Identifier", "x"),)))
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested more than 64 deep"),
+        (b'{"a": ' + b"9" * 5000 + b"}", "a number of more than 30 digits"),
+        (b'{"a": 1e999}', "a number too large"),
+        (b'{"a": NaN}', "NaN is not a JSON number"),
+        (b"\xff\xfe{}", "not UTF-8 text"),
+        (b'{"a": }', "not valid JSON"),
+    ],
+)
+def test_hostile_json_is_a_problem_not_a_crash(data: bytes, problem: str) -> None:
+    with pytest.raises(JsonProblem) as found:
+        read_json(data)
+    assert problem in str(found.value)
+
+
+def test_strings_with_brackets_do_not_count_as_nesting() -> None:
+    assert read_json(json.dumps({"a": "[" * 1000}).encode()) == {"a": "[" * 1000}
+
+
+def test_a_hostile_profile_is_refused_in_one_line(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_bytes(b'{"BagIt-Profile-Info": ' + b"[" * 200_000 + b"]" * 200_000 + b"}")
+    with pytest.raises(preserve.BadInput) as refused:
+        load_profile(deep)
+    assert "nested more than 64 deep" in str(refused.value)
+
+
+@settings(max_examples=2000)
+@given(st.binary(max_size=200))
+def test_any_bytes_give_a_value_or_a_json_problem(data: bytes) -> None:
+    with contextlib.suppress(JsonProblem):
+        read_json(data)
+
+
+@settings(max_examples=1000)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers(-(10**20), 10**20) | st.text(),
+        lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+        max_leaves=20,
+    )
+)
+def test_json_within_bounds_reads_back(value: object) -> None:
+    assert read_json(json.dumps(value).encode()) == value
