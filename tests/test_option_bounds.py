@@ -105,3 +105,14 @@ def test_any_bytes_give_a_value_or_a_json_problem(data: bytes) -> None:
 )
 def test_json_within_bounds_reads_back(value: object) -> None:
     assert read_json(json.dumps(value).encode()) == value
+
+
+def test_a_local_page_naming_a_nul_byte_fails_that_file_only(tmp_path: Path) -> None:
+    page = tmp_path / "site" / "page.html"
+    page.parent.mkdir()
+    page.write_text('<img src="a%00b.gif"><img src="ok.gif">', encoding="utf-8")
+    (page.parent / "ok.gif").write_bytes(b"GIF89a")
+    result = preserve.capture(str(page), tmp_path / "out")
+    outcomes = {r.url: (r.outcome, r.error) for r in result.records}
+    assert outcomes["file:ok.gif"] == ("captured", None)
+    assert outcomes["file:a%00b.gif"] == ("failed", "NUL in the file name")

@@ -85,6 +85,8 @@ class Seed:
             return FetchResult(
                 url, url, (), failure=FetchFailure("local", "local file outside a local capture")
             )
+        if "\x00" in str(path):
+            return FetchResult(url, url, (), failure=FetchFailure("local", "NUL in the file name"))
         try:
             resolved = path.resolve(strict=True)
         except (OSError, RuntimeError):
