@@ -78,12 +78,10 @@ class Archive:
                         continue
                     status = int(record.http_headers.get_statuscode())
                     reason = record.http_headers.statusline.partition(" ")[2]
-                    # node-warc wrote some names with spaces for dashes; a client would stop
-                    # reading the headers at such a line.
+                    # Names as recorded, node-warc's with spaces for dashes included: the
+                    # capture must read heads as real servers send them.
                     headers = tuple(
-                        ("-".join(k.split()), v)
-                        for k, v in record.http_headers.headers
-                        if k.lower() not in _DROPPED
+                        (k, v) for k, v in record.http_headers.headers if k.lower() not in _DROPPED
                     )
                     digest = record.rec_headers.get_header("WARC-Payload-Digest") or ""
                     if record.rec_type == "revisit":
