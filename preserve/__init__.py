@@ -6,7 +6,8 @@ The command line is a thin layer over this API:
     import preserve
 
     result = preserve.capture("https://example.org/", Path("bags"), preserve.CaptureOptions())
-    print(result.bag_path)
+    print(preserve.validate(result.bag_path).valid, preserve.describe(result.bag_path).title)
+    preserve.export_wacz(result.bag_path, Path("page.wacz"))
 
 Names are loaded on first use, so importing the package (or starting the command line) does
 not pay for the parts a run does not need.
@@ -30,20 +31,30 @@ from preserve.errors import (
 from preserve.models import BagInfo, CaptureOptions, CaptureResult, LogRecord
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from preserve.bag.inspect import BagDescription
     from preserve.bag.reader import Problem
     from preserve.bag.validate import ValidationReport, validate
     from preserve.capture import capture, capture_many
+    from preserve.report import SeedFailure
+    from preserve.wacz import WaczSummary, export_wacz
 
 _LAZY = {
     "capture": "preserve.capture",
     "capture_many": "preserve.capture",
+    "SeedFailure": "preserve.report",
     "validate": "preserve.bag.validate",
     "ValidationReport": "preserve.bag.validate",
     "Problem": "preserve.bag.reader",
+    "BagDescription": "preserve.bag.inspect",
+    "export_wacz": "preserve.wacz",
+    "WaczSummary": "preserve.wacz",
 }
 
 __all__ = [
     "BadInput",
+    "BagDescription",
     "BagInfo",
     "CaptureOptions",
     "CaptureResult",
@@ -54,13 +65,30 @@ __all__ = [
     "PackagingFailed",
     "PreserveError",
     "Problem",
+    "SeedFailure",
     "SomeSeedsFailed",
     "ValidationReport",
+    "WaczSummary",
     "__version__",
     "capture",
     "capture_many",
+    "describe",
+    "export_wacz",
     "validate",
 ]
+
+
+def describe(path: Path) -> BagDescription:
+    """Return what `preserve info` shows of the bag at `path`, read from its tag files.
+
+    `path` is a folder or a .zip, .tar, .tar.gz or .tgz file, read in place. Nothing is
+    verified (that is `validate`). Raises BadInput (exit 2) when `path` is missing or
+    unreadable, not a bag (no bagit.txt), or an archive that is damaged or unsafe.
+    """
+    # Imported on call, so that `import preserve` does not load the bag reader.
+    from preserve.bag.inspect import inspect_bag
+
+    return inspect_bag(path)
 
 
 def __getattr__(name: str) -> object:

@@ -26,6 +26,7 @@ from preserve.errors import BadInput, InvalidBag, PackagingFailed
 
 WACZ_VERSION = "1.1.1"
 PAGE_ROLES = frozenset({"seed", "page"})
+CAPTURE_LOG = "data/logs/capture-log.jsonl"
 _CHUNK = 1024 * 1024
 _ZIP64_FROM = 1 << 31
 
@@ -101,14 +102,23 @@ def pages_jsonl(log: bytes, title: str | None) -> tuple[bytes, int]:
     """Return pages.jsonl for a capture log (seed first, then linked pages) and the page count.
 
     Every captured seed or linked page is listed at the URL that was requested (replay
-    follows a recorded redirect), with the time its response started.
+    follows a recorded redirect), with the time its response started. Raises BadInput,
+    naming the line, when a line of the log is not a JSON object (a damaged bag).
     """
     lines = [json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"})]
     seen: set[str] = set()
-    for raw in log.splitlines():
+    for number, raw in enumerate(log.splitlines(), 1):
         if not raw.strip():
             continue
-        entry = json.loads(raw)
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            entry = None
+        if not isinstance(entry, dict):
+            raise BadInput(
+                f"{CAPTURE_LOG} line {number} cannot be read: it is not a JSON object",
+                hint="the bag is damaged; preserve validate lists what changed",
+            )
         url = entry.get("url")
         if entry.get("role") not in PAGE_ROLES or entry.get("outcome") != "captured":
             continue
@@ -152,7 +162,7 @@ def _write_wacz(root: Path, target: Path, warcs: list[Path]) -> WaczSummary:
     seed = info.get("Internal-Sender-Identifier")
     manifest = _manifest_sha256(root)
     try:
-        log = (root / "data/logs/capture-log.jsonl").read_bytes()
+        log = (root / CAPTURE_LOG).read_bytes()
     except OSError:
         log = b""
     index_lines: list[str] = []
@@ -160,7 +170,13 @@ def _write_wacz(root: Path, target: Path, warcs: list[Path]) -> WaczSummary:
         index = warc.with_name(warc.name.removesuffix(".warc.gz") + ".cdxj")
         if not index.is_file():
             raise BadInput(f"{index.relative_to(root)} is missing: the WARC has no index")
-        index_lines += index.read_text(encoding="utf-8").splitlines(keepends=True)
+        try:
+            index_lines += index.read_text(encoding="utf-8").splitlines(keepends=True)
+        except UnicodeDecodeError as exc:
+            raise BadInput(
+                f"{index.relative_to(root)} cannot be read: it is not UTF-8",
+                hint="the bag is damaged; preserve validate lists what changed",
+            ) from exc
     pages, count = pages_jsonl(log, title)
     entries: list[_Entry] = []
     with zipfile.ZipFile(target, "x", allowZip64=True) as archive:

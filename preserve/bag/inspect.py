@@ -78,8 +78,8 @@ class CaptureSummary:
 
 
 @dataclass(frozen=True, slots=True)
-class BagSummary:
-    """A bag described from its tag files, for `preserve info`."""
+class BagDescription:
+    """A bag described from its tag files: what `preserve.describe` returns, `info` prints."""
 
     path: Path
     serialization: str | None
@@ -156,7 +156,7 @@ class BagSummary:
         return "\n".join(out)
 
 
-def inspect_bag(path: Path) -> BagSummary:
+def inspect_bag(path: Path) -> BagDescription:
     """Return the summary of the bag at `path`, a folder or a .zip/.tar/.tar.gz file.
 
     Raises BadInput if `path` is missing or unreadable, not a bag (no bagit.txt), or an
@@ -192,7 +192,7 @@ def _summarise(
     serialization: str | None,
     files: dict[str, int],
     read: Callable[[str], bytes | None],
-) -> BagSummary:
+) -> BagDescription:
     """Return the summary of a bag given its files (path → size) and a way to read them."""
     declaration_bytes = read("bagit.txt") if "bagit.txt" in files else None
     if declaration_bytes is None:
@@ -217,7 +217,7 @@ def _summarise(
     agents = [v for k, v in fields if k.lower() == "bag-software-agent"]
     if CAPTURE_LOG in files and any(a.startswith("preserve/") for a in agents):
         capture = _capture_summary(read(CAPTURE_LOG))
-    return BagSummary(
+    return BagDescription(
         path=path,
         serialization=serialization,
         bagit_version=declaration.version_text,

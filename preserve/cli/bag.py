@@ -1,7 +1,7 @@
-"""The `validate` and `info` commands: check bags and describe them, over the bag API.
+"""The `validate` and `info` commands: thin layers over `preserve.validate` and `describe`.
 
 `validate` lists problems on stderr one per line; stdout carries one verdict line per bag,
-or with `--json` one document. `info` prints a bag's summary, as text or JSON.
+or with `--json` one document. `info` prints what `describe` returns, as text or JSON.
 """
 
 from __future__ import annotations
@@ -184,9 +184,9 @@ def info_command(console: Console | None, /, bag: str, as_json: bool) -> None:
     policy = ExitPolicy()
 
     def show() -> None:
-        from preserve.bag.inspect import inspect_bag
+        from preserve import describe
 
-        description = inspect_bag(Path(bag))
+        description = describe(Path(bag))
         if as_json:
             click.echo(json.dumps(description.to_dict() | {"bag": bag}, ensure_ascii=False))
         else:
