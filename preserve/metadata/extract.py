@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-import lxml.html
-from lxml import etree
-
-from preserve.discover import decode_html
 from preserve.metadata.jsonld import JsonLd, looks_like_url
+from preserve.metadata.page import Candidate, Page, parse_page
 from preserve.metadata.values import Value, clean_text, is_uri, language_tag, parse_date
 from preserve.urls import is_web_url, resolve
 
@@ -35,10 +32,7 @@ ELEMENTS = (
     "license",
     "source",
 )
-_XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*>")
 _KEYWORD_SEPARATORS = re.compile("[,\uff0c\u3001]")
-Candidate = list[tuple[str, str]]
-"""What one source states: (source label, raw value) pairs, in document order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,28 +59,6 @@ class Extracted:
         return tuple((name, getattr(self, name)) for name in ELEMENTS)
 
 
-@dataclass(slots=True)
-class _Page:
-    """The statements found in one pass over a parsed page."""
-
-    metas: list[tuple[str, str, str]] = field(default_factory=list)
-    title: str | None = None
-    h1: str | None = None
-    html_lang: str | None = None
-    html_xml_lang: str | None = None
-    links: list[tuple[frozenset[str], str]] = field(default_factory=list)
-    times: list[str] = field(default_factory=list)
-    jsonld: list[str] = field(default_factory=list)
-
-    def meta(self, *keys: str) -> Candidate:
-        """Return the contents of `<meta>` elements named one of `keys`, in document order."""
-        return [(label, content) for key, label, content in self.metas if key in keys]
-
-    def metas_each(self, *keys: str) -> list[Candidate]:
-        """Return one candidate per key, in the order of `keys`."""
-        return [self.meta(key) for key in keys]
-
-
 def extract(
     page: bytes | None,
     *,
@@ -101,7 +73,7 @@ def extract(
     the headers and URLs speak). Decodes as a browser does (BOM, HTTP charset, `<meta>`,
     detection). Never raises: unparseable bytes state nothing.
     """
-    parsed, encoding = _parse(page, http_charset) if page is not None else (_Page(), None)
+    parsed, encoding = parse_page(page, http_charset) if page is not None else (Page(), None)
     jsonld = JsonLd.from_scripts(parsed.jsonld)
     base = final_url
     titles = _values(
@@ -216,69 +188,6 @@ def extract(
     )
 
 
-def _parse(page: bytes, http_charset: str | None) -> tuple[_Page, str | None]:
-    """Return the statements of a page, and the encoding its bytes were decoded with."""
-    text, encoding = decode_html(page, http_charset)
-    text = _XML_DECLARATION.sub("", text, count=1)
-    found = _Page()
-    try:
-        root = lxml.html.document_fromstring(text)
-    except (etree.LxmlError, ValueError):
-        return found, encoding
-    if isinstance(root.tag, str) and root.tag.lower() == "html":
-        found.html_lang = root.get("lang")
-        found.html_xml_lang = root.get("xml:lang")
-    for element in root.iter():
-        tag = element.tag
-        if not isinstance(tag, str):
-            continue
-        tag = tag.lower()
-        if tag == "meta":
-            _read_meta(element, found)
-        elif tag == "title" and found.title is None and not _in_svg(element):
-            found.title = _text_of(element)
-        elif tag == "h1" and found.h1 is None:
-            found.h1 = _text_of(element)
-        elif tag == "link" and element.get("href") is not None:
-            rels = frozenset((element.get("rel") or "").lower().split())
-            found.links.append((rels, element.get("href") or ""))
-        elif tag == "time" and "datepublished" in (element.get("itemprop") or "").lower().split():
-            found.times.append(element.get("datetime") or _text_of(element))
-        elif tag == "script" and (element.get("type") or "").strip().lower() == (
-            "application/ld+json"
-        ):
-            found.jsonld.append(element.text or "")
-    return found, encoding
-
-
-def _read_meta(element: etree._Element, found: _Page) -> None:
-    content = element.get("content")
-    if content is None:
-        return
-    for attribute in ("name", "property", "http-equiv"):
-        name = element.get(attribute)
-        if name:
-            found.metas.append((_meta_key(name), f'meta {attribute}="{name.strip()}"', content))
-
-
-def _meta_key(name: str) -> str:
-    """Return a meta name as looked up: lower case, `dc:x` as `dc.x`, `dcterms:x` likewise."""
-    key = name.strip().lower()
-    for prefix in ("dc:", "dcterms:"):
-        if key.startswith(prefix):
-            return prefix[:-1] + "." + key[len(prefix) :]
-    return key
-
-
-def _text_of(element: etree._Element) -> str:
-    """Return the text an element shows (its descendants' text, not comments)."""
-    return str(etree.tostring(element, method="text", encoding="unicode", with_tail=False))
-
-
-def _in_svg(element: etree._Element) -> bool:
-    return any(isinstance(a.tag, str) and a.tag.lower() == "svg" for a in element.iterancestors())
-
-
 def _values(
     candidates: Iterable[Candidate],
     convert: Callable[[str], tuple[str, str | None] | None],
@@ -342,7 +251,7 @@ def _split(candidate: Candidate) -> Candidate:
     return [(label, part) for label, raw in candidate for part in _KEYWORD_SEPARATORS.split(raw)]
 
 
-def _link_hrefs(page: _Page, rel: str) -> list[str]:
+def _link_hrefs(page: Page, rel: str) -> list[str]:
     return [href for rels, href in page.links if rel in rels]
 
 
@@ -355,7 +264,7 @@ def _resolved(references: Iterable[str], base: str) -> list[str]:
     return out
 
 
-def _sources(page: _Page, final_url: str, requested_url: str | None) -> tuple[Value, ...]:
+def _sources(page: Page, final_url: str, requested_url: str | None) -> tuple[Value, ...]:
     """Return the page's stated address (canonical, og:url), then where it was fetched from."""
     og_url = [
         (label, url) for label, raw in page.meta("og:url") for url in _resolved([raw], final_url)

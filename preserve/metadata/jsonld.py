@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Iterable, Iterator
+
+from preserve.fields import read_json
 
 # schema.org types whose headline, author and dates describe the page itself; an Organization's
 # or a WebSite's name is not the page's title.
@@ -58,8 +59,9 @@ class JsonLd:
         nodes: list[dict[str, object]] = []
         for script in scripts:
             try:
-                data = json.loads(script)
-            except (ValueError, RecursionError):
+                data = read_json(script.encode("utf-8", "surrogatepass"))
+            except ValueError:
+                # Not JSON, or past the bounds of one (size, depth, digits): no statements.
                 continue
             nodes.extend(_nodes(data))
         ids: dict[str, dict[str, object]] = {}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from preserve.errors import BadInput
+from preserve.fields import JsonProblem, read_json
 from preserve.metadata.terms import DATE_TERMS, ORDER, name_pattern, term_name
 from preserve.metadata.values import Value, clean_text, language_tag, parse_date
 
@@ -133,25 +133,12 @@ def _read_file(path: Path) -> dict[str, tuple[str, list[str]]]:
     if len(raw) > MAX_FILE_BYTES:
         raise BadInput(f"--metadata {path}: larger than {MAX_FILE_BYTES:,} bytes", hint=FORMAT_HINT)
     try:
-        document = json.loads(raw.decode("utf-8-sig"), object_pairs_hook=_no_duplicates)
-    except UnicodeDecodeError as exc:
-        raise BadInput(
-            f"--metadata {path}: not UTF-8 text ({exc.reason})", hint=FORMAT_HINT
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise BadInput(
-            f"--metadata {path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-            hint=FORMAT_HINT,
-        ) from exc
+        document = read_json(raw, pairs=_no_duplicates)
+    except JsonProblem as exc:
+        raise BadInput(f"--metadata {path}: {exc}", hint=FORMAT_HINT) from exc
     except _DuplicateKey as exc:
         raise BadInput(
             f"--metadata {path}: field {exc.args[0]!r} is given twice", hint=FORMAT_HINT
-        ) from exc
-    except (ValueError, RecursionError) as exc:
-        # A number past Python's digit limit, or arrays nested past the parser's depth.
-        raise BadInput(
-            f"--metadata {path}: not usable JSON (a number too long or nesting too deep)",
-            hint=FORMAT_HINT,
         ) from exc
     # Only a --metadata file needs the JSON Schema validator, so it is loaded only then.
     import jsonschema
