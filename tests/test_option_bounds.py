@@ -116,3 +116,38 @@ def test_a_local_page_naming_a_nul_byte_fails_that_file_only(tmp_path: Path) -> 
     outcomes = {r.url: (r.outcome, r.error) for r in result.records}
     assert outcomes["file:ok.gif"] == ("captured", None)
     assert outcomes["file:a%00b.gif"] == ("failed", "NUL in the file name")
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--max-size", "9" * 400, "is not a size such as 100M or 2G"),
+        ("--max-bytes", "99999999999999999999T", "--max-bytes must be from 1 to 1125899906842624"),
+        ("--timeout", "nan", "--timeout must be from 0.001 to 86400, not nan"),
+        ("--timeout", "inf", "--timeout must be from 0.001 to 86400, not inf"),
+        ("--workers", "100000", "--workers must be from 1 to 256, not 100000"),
+    ],
+)
+def test_the_command_refuses_options_out_of_bounds_in_one_line(
+    http: Server, tmp_path: Path, flag: str, value: str, message: str
+) -> None:
+    from click.testing import CliRunner
+
+    from preserve.cli import main
+
+    result = CliRunner().invoke(
+        main, ["capture", http.url("/"), "-o", str(tmp_path / "o"), flag, value]
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert http.requests == []
+
+
+def test_sizes_read_as_decimals_not_floats() -> None:
+    from preserve.cli.values import SizeType
+
+    size = SizeType()
+    assert size.convert("1.5K", None, None) == 1536
+    assert size.convert("2G", None, None) == 2 * 1024**3
+    assert size.convert("12345678901234567890", None, None) == 12345678901234567890

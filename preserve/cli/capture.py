@@ -8,7 +8,6 @@ every seed first, and tells each outcome as it is decided. Each bag's path goes 
 from __future__ import annotations
 
 import json
-import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -28,34 +27,10 @@ from preserve.capture.seeds import (
     weak_checksum_warning,
 )
 from preserve.cli.console import Console, ExitPolicy, option
+from preserve.cli.values import LineListType, SizeType, capture_options
 from preserve.errors import BadInput, Interrupted
-from preserve.models import DEFAULT_CHECKSUMS, BagInfo, CaptureOptions, CaptureResult
+from preserve.models import CaptureResult
 from preserve.report import SeedFailure, run_document, summary_text
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-
-
-class SizeType(click.ParamType[int, Any]):
-    """A size such as `500K`, `100M` or `2G` (powers of 1024), or a plain number of bytes."""
-
-    name = "size"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        """Return the size in bytes, or fail with a usage error."""
-        if isinstance(value, int):
-            return value
-        match = _SIZE.match(str(value))
-        if not match:
-            self.fail(f"{value!r} is not a size such as 100M or 2G", param, ctx)
-        return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
-
-
-class LineListType(click.ParamType[str, str]):
-    """Text whose environment variable holds one value per line (values may contain spaces)."""
-
-    name = "text"
-    envvar_list_splitter = "\n"
 
 
 def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
@@ -74,22 +49,6 @@ def _signals_as_errors() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-def _parse_header(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition(":")
-    if not sep or not name.strip() or any(c in name for c in " \t\r\n"):
-        raise BadInput(f"--header must look like 'Name: value', not {text!r}")
-    if any(c in value for c in "\r\n"):
-        raise BadInput(f"--header value must be one line: {text!r}")
-    return name.strip(), value.strip()
-
-
-def _parse_info(text: str) -> tuple[str, str]:
-    label, sep, value = text.partition("=")
-    if not sep or not label.strip():
-        raise BadInput(f"--info must look like LABEL=VALUE, not {text!r}")
-    return label.strip(), value
 
 
 def _read_input_file(source: str) -> list[ListedSeed]:
@@ -354,55 +313,6 @@ def capture_command(console: Console, /, urls: tuple[str, ...], **opts: Any) -> 
     sys.exit(exit_code)
 
 
-def _options(opts: dict[str, Any], single: bool) -> CaptureOptions:
-    if opts["name"] is not None and not single:
-        raise BadInput("--name can only be used with one URL")
-    info = BagInfo(
-        source_organization=opts["source_organization"],
-        contact_name=opts["contact_name"],
-        contact_email=opts["contact_email"],
-        contact_phone=opts["contact_phone"],
-        organization_address=opts["organization_address"],
-        extra=tuple(_parse_info(i) for i in opts["info"]),
-    )
-    return CaptureOptions(
-        timeout=opts["timeout"],
-        retries=opts["retries"],
-        max_redirects=opts["max_redirects"],
-        max_size=opts["max_size"],
-        max_bytes=opts["max_bytes"],
-        max_pages=opts["max_pages"],
-        max_requisites=opts["max_requisites"],
-        workers=opts["workers"],
-        host_workers=opts["host_workers"],
-        wait=opts["wait"],
-        user_agent=opts["user_agent"],
-        headers=tuple(_parse_header(h) for h in opts["headers"]),
-        cookies=opts["cookies"],
-        proxy=opts["proxy"],
-        ca_bundle=opts["ca_bundle"],
-        insecure=opts["insecure"],
-        checksums=tuple(dict.fromkeys(opts["checksums"])) or DEFAULT_CHECKSUMS,
-        strict=opts["strict"],
-        name=opts["name"],
-        bag_info=info,
-        dc=tuple(opts["dc"]),
-        metadata_file=opts["metadata_file"],
-        metadata_location=opts["metadata_location"],
-        profile=opts["profile"],
-        serialize=opts["serialize"],
-        depth=opts["depth"],
-        scope=opts["scope"],
-        include=tuple(opts["include"]),
-        exclude=tuple(opts["exclude"]),
-        linked_media=opts["linked_media"],
-        ignore_robots=opts["ignore_robots"],
-        allow_private=opts["allow_private"],
-        payload=opts["payload"],
-        access=opts["access"],
-    )
-
-
 def _gather_seeds(urls: tuple[str, ...], input_file: str | None) -> list[str]:
     """Return every seed of the run, checked before any work; raise BadInput otherwise.
 
@@ -444,7 +354,7 @@ def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) 
             click.echo(str(outcome.bag_path))
 
     def capture_each(seeds: list[str]) -> None:
-        options = _options(opts, single=len(seeds) == 1)
+        options = capture_options(opts, single=len(seeds) == 1)
         check_output(opts["output"])
         weak = weak_checksum_warning(options.checksums)
         if weak is not None:
