@@ -442,21 +442,3 @@ def test_help_loads_no_capture_code(command: list[str]) -> None:
     )
     assert "Usage: " in done.stdout
     assert done.stdout.splitlines()[-1] == "loaded: "
-
-
-def test_no_module_of_preserve_imports_one_that_imports_it_back() -> None:
-    # The group imports the commands and the commands import the console, never the reverse:
-    # in a circle, which module is loaded first decides which names exist yet.
-    import grimp
-
-    graph = grimp.build_graph("preserve", cache_dir=None)
-    circles = sorted(
-        (importer, imported)
-        for importer in graph.modules
-        for imported in graph.find_modules_directly_imported_by(importer)
-        if graph.chain_exists(importer=imported, imported=importer)
-    )
-    assert circles == []
-    assert graph.find_modules_directly_imported_by("preserve.cli.console").isdisjoint(
-        graph.find_children("preserve.cli") | {"preserve.cli"}
-    )
