@@ -36,7 +36,7 @@ from preserve.metadata import (
 )
 from preserve.metadata.terms import DATE_TERMS, ORDER, term_name
 from preserve.metadata.user import SCHEMA_ID
-from preserve.metadata.values import MAX_LANGUAGE_TAG, language_tag
+from preserve.metadata.values import MAX_LANGUAGE_TAG, language_tag, parse_date
 from preserve.models import CaptureOptions, LogRecord, Role
 
 from .conftest import ROOT, Server
@@ -639,3 +639,39 @@ def test_info_shows_the_linked_media(http: Server, tmp_path: Path) -> None:
     line = next(x for x in run("info", without.bag_path).stdout.splitlines() if "capture:" in x)
     assert "linked media" not in line
     assert json.loads(run("info", "--json", without.bag_path).stdout)["capture"]["media"] == 0
+
+
+# --- years as written ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("0099", "0099"),
+        ("0099-01-02", "0099-01-02"),
+        ("0099-01-02T10:00Z", "0099-01-02T10:00:00Z"),
+        ("0099-01-02T10:00:00+01:00", "0099-01-02T10:00:00+01:00"),
+        ("Mon, 15 Oct 0001 09:30:00 GMT", "0001-10-15T09:30:00Z"),
+        ("Sat, 15 Oct 55 09:30:00 GMT", "1955-10-15T09:30:00Z"),
+        ("Sat, 15 Oct 49 09:30:00 GMT", "2049-10-15T09:30:00Z"),
+        ("15 Oct 101 09:30 GMT", "2001-10-15T09:30:00Z"),
+        ("Mon, 15 Oct 2001 09:30:00 +0200", "2001-10-15T09:30:00+02:00"),
+        ("Mon, 15 Oct 2001 09:30:00", "2001-10-15"),
+        ("Sun, 29 Feb 0004 10:00:00 GMT", "0004-02-29T10:00:00Z"),
+        ("29 Feb 2001 10:00 GMT", None),
+        ("0000", None),
+    ],
+)
+def test_years_are_kept_as_written(text: str, written: str | None) -> None:
+    # RFC 2822 §4.3: a two-digit year below 50 is 20xx, from 50 19xx; a three-digit one
+    # 1900 more; a four-digit one is that year, 0001 included.
+    assert parse_date(text) == written
+
+
+@settings(max_examples=2000)
+@given(st.text(max_size=60))
+def test_any_text_is_a_w3cdtf_date_or_none(text: str) -> None:
+    found = parse_date(text)
+    assert found is None or re.fullmatch(
+        r"\d{4}(-\d{2}(-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?)?)?", found
+    )

@@ -18,6 +18,8 @@ _ISO_DATE = re.compile(
     r"(\d{4})(?:-(\d{2})(?:-(\d{2})"
     r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?\s*([Zz]|[+-]\d{2}:?\d{2})?)?)?)?"
 )
+# The year of an RFC 2822 date as written: after an optional day name, the day and month.
+_RFC2822_YEAR = re.compile(r"\s*(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+(\d{2,4})(?!\d)")
 _LANGUAGE_TAG = re.compile(r"(?:[A-Za-z]{2,8}|[xXiI])(?:-[A-Za-z0-9]{1,8})*")
 # Far longer than any registered tag with a few extensions; longer text is not read as a tag.
 MAX_LANGUAGE_TAG = 128
@@ -82,7 +84,7 @@ def w3cdtf(moment: datetime) -> str:
     """Return a date-time in W3CDTF form, in UTC: `2001-10-15T09:30:00Z` (naive means UTC)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _stamp(moment.astimezone(UTC)) + "Z"
 
 
 def parse_date(text: str) -> str | None:
@@ -97,13 +99,36 @@ def parse_date(text: str) -> str | None:
     match = _ISO_DATE.fullmatch(text)
     if match is not None:
         return _iso(match)
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
+    moment = _rfc2822(text)
+    if moment is None:
         return None
     if moment.tzinfo is None:
         return moment.date().isoformat()
     return _format_aware(moment, None)
+
+
+def _rfc2822(text: str) -> datetime | None:
+    """Return an RFC 2822 / HTTP date, its year read as written, or None.
+
+    A four-digit year is that year (`0001` is year 1, not 2001); a two-digit year is 20xx
+    below 50 and 19xx from 50, a three-digit one 1900 more (RFC 2822 §4.3), where Python's
+    reader would make `55` 2055.
+    """
+    written = _RFC2822_YEAR.match(text)
+    if written is None or len(text) > 100:
+        return None
+    digits = written.group(1)
+    year = int(digits)
+    if len(digits) == 2:
+        year += 2000 if year < 50 else 1900
+    elif len(digits) == 3:
+        year += 1900
+    try:
+        # Python's reader gets the rest right (and a date without a zone naive); the year
+        # it guessed is replaced by the year written.
+        return parsedate_to_datetime(text).replace(year=year)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def _iso(match: re.Match[str]) -> str | None:
@@ -161,7 +186,15 @@ def _format_aware(moment: datetime, fraction: str | None) -> str:
         zone = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
     else:
         zone = "Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (fraction or "") + zone
+    return _stamp(moment) + (fraction or "") + zone
+
+
+def _stamp(moment: datetime) -> str:
+    """Return `YYYY-MM-DDTHH:MM:SS`, the year in four digits whatever it is (0099 stays 0099)."""
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
 
 
 def language_tag(text: str) -> str | None:
