@@ -6,7 +6,6 @@ is what the bag records of it when it is closed.
 
 from __future__ import annotations
 
-from preserve.warc.members import deflate_level
 from preserve.warc.writer import CaptureWarc, WarcSummary, request_head, warcinfo_fields
 
 CDXJ_SUFFIX = ".cdxj"
@@ -16,7 +15,6 @@ __all__ = [
     "CDXJ_SUFFIX",
     "CaptureWarc",
     "WarcSummary",
-    "deflate_level",
     "request_head",
     "warcinfo_fields",
 ]

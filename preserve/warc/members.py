@@ -1,8 +1,19 @@
-"""gzip members, one per WARC record: deflated for text, stored (level 0) for compressed media.
+"""gzip members, one per WARC record: each piece of a body deflated or stored by what it holds.
 
-Deflating media that is already compressed costs far more than writing it (about 20 MB/s at
-level 9) and gains nothing; those records go in stored deflate blocks instead (still a valid
-gzip member), and text is deflated at zlib's default level 6.
+A record's head (its WARC fields, an HTTP head, a warc-fields block) is text and is deflated at
+zlib's default level 6. Its body is judged piece by piece, about 1 MiB at a time, by its bytes
+and never by its declared type: a 2 KiB sample of the piece, drawn from its four quarters, is
+deflated at level 1, and unless that saves at least an eighth the piece goes in stored deflate
+blocks. Deflating what does not shrink (media, archives, encrypted or random data, whatever the
+server calls it) costs far more than writing it (zlib deflates random bytes at a few tens of
+MB/s) and gains nothing. A probe is used rather than compressing each piece and falling back to
+stored blocks when it did not shrink, because that compression is itself the cost to avoid; the
+probe deflates 2 KiB of each MiB, at the fastest level. Pieces are judged one by one because one
+file (a disk image, a tar, a PDF) can hold both kinds.
+
+Stored and deflated pieces share one deflate stream, so each record stays one gzip member: the
+compressor is full-flushed (byte-aligned, its history reset) before stored blocks follow, so
+nothing it writes afterwards points back across them.
 """
 
 from __future__ import annotations
@@ -13,9 +24,14 @@ from io import RawIOBase
 from typing import Protocol
 
 TEXT_LEVEL = 6
+_PROBE_LEVEL = 1
 _STORED_MAX = 0xFFFF
-# Bytes read from a body file at a time: about 1 MiB, a whole number of stored blocks.
+# Bytes read from a body file at a time, and judged together: about 1 MiB, a whole number of
+# stored blocks.
 _COPY = 16 * _STORED_MAX
+# The sample of a piece the probe deflates: a slice this long from each of its quarters.
+_SLICES = 4
+_SLICE = 512
 # ID1 ID2, CM=deflate, no flags, mtime 0, no extra flags, OS unix: as zlib writes it.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"
 
@@ -27,53 +43,6 @@ class Sink(Protocol):
         """Take the next bytes (never changed once handed over)."""
 
 
-_COMPRESSED_TYPES = frozenset(
-    {
-        "application/zip",
-        "application/gzip",
-        "application/x-gzip",
-        "application/x-bzip2",
-        "application/x-xz",
-        "application/x-7z-compressed",
-        "application/x-rar-compressed",
-        "application/vnd.rar",
-        "application/zstd",
-        "application/x-compress",
-        "application/font-woff",
-        "application/x-font-woff",
-        "application/vnd.ms-fontobject",
-        "application/ogg",
-        "application/epub+zip",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        "application/vnd.oasis.opendocument.text",
-        "application/vnd.oasis.opendocument.spreadsheet",
-        "application/vnd.oasis.opendocument.presentation",
-    }
-)
-_MEDIA_PREFIXES = ("image/", "audio/", "video/", "font/")
-# Images that are text or raw pixels do shrink.
-_COMPRESSIBLE_IMAGES = frozenset({"image/svg+xml", "image/bmp", "image/x-ms-bmp", "image/tiff"})
-
-
-def deflate_level(content_type: str | None, content_encoding: str | None = None) -> int:
-    """Return the deflate level for a body of this type: 0 when it is already compressed.
-
-    A body with any content coding (gzip, br, deflate) is compressed already, whatever its
-    type; so are images (but SVG, BMP, TIFF), audio, video, fonts and archives.
-    """
-    codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
-    if any(c != "identity" for c in codings):
-        return 0
-    media = (content_type or "").split(";")[0].strip().lower()
-    if media in _COMPRESSIBLE_IMAGES:
-        return TEXT_LEVEL
-    if media.startswith(_MEDIA_PREFIXES) or media in _COMPRESSED_TYPES:
-        return 0
-    return TEXT_LEVEL
-
-
 def window_bits(size: int) -> int:
     """Return the deflate window (9 to 15 bits) for `size` bytes: no bigger than it needs.
 
@@ -83,53 +52,96 @@ def window_bits(size: int) -> int:
     return max(9, min(15, (max(size, 1) - 1).bit_length()))
 
 
-class GzipMember:
-    """One gzip member written to `out`: deflated at `level`, or in stored blocks at level 0.
+def shrinks(sample: bytes | bytearray) -> bool:
+    """Return whether deflate at its fastest level saves at least an eighth of `sample`."""
+    # Level 6 saves little more than level 1 does; below an eighth, not worth its time.
+    if not sample:
+        return False
+    bits = window_bits(len(sample))
+    probe = zlib.compressobj(_PROBE_LEVEL, zlib.DEFLATED, -bits, max(1, bits - 7))
+    packed = len(probe.compress(sample)) + len(probe.flush())
+    return packed * 8 <= len(sample) * 7
 
-    `size` is about how many bytes the member will hold (it picks the deflate window). Each
-    `write` becomes stored blocks of its own at level 0; `finish` writes `tail` and ends the
-    member. Pieces handed to `out.write` are new bytes objects, never changed afterwards.
+
+class GzipMember:
+    """One gzip member written to `out`: text deflated, each body piece deflated or stored.
+
+    `size` is about how many bytes the member will hold (it picks the deflate window).
+    `write` deflates; `copy` judges each piece of a body file by its bytes; `finish` writes
+    `tail` and ends the member. `stored` and `deflated` count the bytes that went each way.
+    Pieces handed to `out.write` are new objects, never changed afterwards.
     """
 
-    def __init__(self, out: Sink, level: int, size: int) -> None:
+    def __init__(self, out: Sink, size: int) -> None:
         self._out = out
         self._crc = 0
         self._size = 0
-        self._deflate = None
-        if level:
-            bits = window_bits(size)
-            self._deflate = zlib.compressobj(level, zlib.DEFLATED, 16 + bits, max(1, bits - 7))
-        else:
-            out.write(_GZIP_HEADER)
+        bits = window_bits(size)
+        self._deflate = zlib.compressobj(TEXT_LEVEL, zlib.DEFLATED, -bits, max(1, bits - 7))
+        # True while the compressor holds input it has not flushed out.
+        self._open = False
+        self.stored = 0
+        self.deflated = 0
+        out.write(_GZIP_HEADER)
 
     def write(self, data: bytes) -> None:
-        """Add `data` to the member."""
-        if self._deflate is not None:
-            packed = self._deflate.compress(data)
-            if packed:
-                self._out.write(packed)
-            return
+        """Add `data` to the member, deflated."""
         self._crc = zlib.crc32(data, self._crc)
         self._size += len(data)
-        self._out.write(_stored_blocks(data, final=False))
+        self._compress(data)
 
     def copy(self, source: RawIOBase, size: int) -> None:
-        """Add the next `size` bytes of the unbuffered file `source` to the member.
+        """Add the next `size` bytes of the unbuffered file `source`, stored or deflated.
 
-        At level 0 each piece is read straight into its place between the block headers,
-        so the bytes are copied once on their way from the file to the output.
+        Each piece is read straight into its place between stored-block headers, so a piece
+        that does not shrink is copied once on its way from the file to the output.
         """
         left = size
         while left:
             want = min(_COPY, left)
-            if self._deflate is not None:
-                data = _read_exactly(source, want)
-                self.write(data)
+            framed = self._read_framed(source, want)
+            if shrinks(_sample(framed, want)):
+                with memoryview(framed) as view:
+                    for start in range(0, want, _STORED_MAX):
+                        at = start + 5 * (start // _STORED_MAX + 1)
+                        with view[at : at + min(_STORED_MAX, want - start)] as data:
+                            self._compress(data)
             else:
-                self._out.write(self._read_stored(source, want))
+                self._flush()
+                self._out.write(framed)
+                self.stored += want
             left -= want
 
-    def _read_stored(self, source: RawIOBase, size: int) -> bytearray:
+    def finish(self, tail: bytes = b"") -> None:
+        """Write `tail`, the last deflate block and the gzip trailer."""
+        self._crc = zlib.crc32(tail, self._crc)
+        self._size += len(tail)
+        if self._open:
+            end = self._deflate.compress(tail) + self._deflate.flush()
+            self.deflated += len(tail)
+        else:
+            end = _stored_blocks(tail, final=True)
+            self.stored += len(tail)
+        trailer = struct.pack("<II", self._crc & 0xFFFFFFFF, self._size & 0xFFFFFFFF)
+        self._out.write(end + trailer)
+
+    def _compress(self, data: bytes | memoryview) -> None:
+        if not data:
+            return
+        packed = self._deflate.compress(data)
+        self._open = True
+        self.deflated += len(data)
+        if packed:
+            self._out.write(packed)
+
+    def _flush(self) -> None:
+        """End the deflated bytes at a byte boundary, ready for stored blocks to follow."""
+        if self._open:
+            self._out.write(self._deflate.flush(zlib.Z_FULL_FLUSH))
+            self._open = False
+
+    def _read_framed(self, source: RawIOBase, size: int) -> bytearray:
+        """Return the next `size` bytes of `source` as non-final stored blocks."""
         framed = bytearray(size + 5 * -(-size // _STORED_MAX))
         at = 0
         with memoryview(framed) as view:
@@ -143,15 +155,21 @@ class GzipMember:
         self._size += size
         return framed
 
-    def finish(self, tail: bytes = b"") -> None:
-        """Write `tail`, the last deflate block and the gzip trailer."""
-        if self._deflate is not None:
-            self._out.write(self._deflate.compress(tail) + self._deflate.flush())
-            return
-        self._crc = zlib.crc32(tail, self._crc)
-        self._size += len(tail)
-        trailer = struct.pack("<II", self._crc & 0xFFFFFFFF, self._size & 0xFFFFFFFF)
-        self._out.write(_stored_blocks(tail, final=True) + trailer)
+
+def _sample(framed: bytearray, size: int) -> bytes:
+    """Return the probe's sample of the `size` bytes framed as stored blocks in `framed`.
+
+    A slice from the start of each quarter, cut at the quarter's or its block's end, so a
+    piece of up to 2 KiB is sampled whole and no byte is taken twice.
+    """
+    parts = []
+    for quarter in range(_SLICES):
+        start = quarter * size // _SLICES
+        block = start // _STORED_MAX
+        end = min((quarter + 1) * size // _SLICES, start + _SLICE, (block + 1) * _STORED_MAX)
+        at = start + 5 * (block + 1)
+        parts.append(framed[at : at + end - start])
+    return b"".join(parts)
 
 
 def _fill(source: RawIOBase, slot: memoryview) -> None:
@@ -162,14 +180,6 @@ def _fill(source: RawIOBase, slot: memoryview) -> None:
         if not count:
             raise OSError(f"{getattr(source, 'name', 'file')} ended {len(slot) - got} bytes early")
         got += count
-
-
-def _read_exactly(source: RawIOBase, size: int) -> bytes:
-    """Return the next `size` bytes of `source`, which must hold that many more."""
-    data = bytearray(size)
-    with memoryview(data) as view:
-        _fill(source, view)
-    return bytes(data)
 
 
 def _stored_blocks(data: bytes, *, final: bool) -> bytes:

@@ -79,7 +79,6 @@ class RecordFile:
         headers: Sequence[tuple[str, str]],
         content_type: str,
         *,
-        level: int,
         block: bytes = b"",
         body: Path | None = None,
         body_size: int = 0,
@@ -88,11 +87,13 @@ class RecordFile:
 
         The record's block is `block` followed by the first `body_size` bytes of the file
         `body` (an HTTP head and the body as received, for a response). `headers` carry
-        every named field but Content-Type and Content-Length, which follow them.
+        every named field but Content-Type and Content-Length, which follow them. The head
+        and `block` are deflated; the body is stored or deflated piece by piece, as its bytes
+        shrink or not.
         """
         offset = self.size
         prefix = record_head(headers, content_type, len(block) + body_size) + block
-        member = GzipMember(self, level, len(prefix) + body_size + 4)
+        member = GzipMember(self, len(prefix) + body_size + 4)
         member.write(prefix)
         if body is not None and body_size:
             with body.open("rb", buffering=0) as source:

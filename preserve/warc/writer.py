@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 from preserve.models import Body, CaptureOptions, Exchange, FetchResult, Received
 from preserve.warc.cdxj import cdxj_index, cdxj_line
-from preserve.warc.members import TEXT_LEVEL, deflate_level
 from preserve.warc.records import (
     HTTP_REQUEST,
     HTTP_RESPONSE,
@@ -165,7 +164,7 @@ class CaptureWarc:
             ("WARC-Filename", self.filename),
             ("WARC-Block-Digest", sha256_label(hashlib.sha256(body).hexdigest())),
         ]
-        self._file.record(headers, WARC_FIELDS, level=TEXT_LEVEL, block=body)
+        self._file.record(headers, WARC_FIELDS, block=body)
 
     @property
     def size(self) -> int:
@@ -206,9 +205,7 @@ class CaptureWarc:
             ("WARC-Payload-Digest", digest),
             ("WARC-Block-Digest", digest),
         ]
-        offset, length = self._file.record(
-            headers, mime, level=deflate_level(mime), body=body.path, body_size=body.size
-        )
+        offset, length = self._file.record(headers, mime, body=body.path, body_size=body.size)
         self._concurrent.setdefault(url, []).append(identifier)
         self._index(url, when, mime, None, digest, offset, length)
         return offset
@@ -229,7 +226,7 @@ class CaptureWarc:
         ]
         headers += [("WARC-Concurrent-To", rid) for rid in self._concurrent.pop(url, [])]
         headers += [("WARC-Payload-Digest", digest), ("WARC-Block-Digest", digest)]
-        self._file.record(headers, WARC_FIELDS, level=TEXT_LEVEL, block=body)
+        self._file.record(headers, WARC_FIELDS, block=body)
 
     def close(self) -> WarcSummary:
         """Finish the file; return its summary with the CDXJ index of its records."""
@@ -263,9 +260,6 @@ class CaptureWarc:
             ]
             if received.truncated:
                 headers.append(("WARC-Truncated", received.truncated))
-            level = deflate_level(
-                exchange.header("Content-Type"), exchange.header("Content-Encoding")
-            )
             body, length = received.path, received.size
             mime = exchange.header("Content-Type")
         else:
@@ -278,9 +272,9 @@ class CaptureWarc:
                 ("WARC-Payload-Digest", payload),
                 ("WARC-Block-Digest", sha256_label(hashlib.sha256(received.head).hexdigest())),
             ]
-            level, body, length, mime = TEXT_LEVEL, None, 0, None
+            body, length, mime = None, 0, None
         offset, size = self._file.record(
-            headers, HTTP_RESPONSE, level=level, block=received.head, body=body, body_size=length
+            headers, HTTP_RESPONSE, block=received.head, body=body, body_size=length
         )
         if complete and original is None:
             self._originals[received.sha256] = _Original(response_id, exchange.url, date)
@@ -301,7 +295,7 @@ class CaptureWarc:
             ("WARC-Payload-Digest", sha256_label(_EMPTY_SHA256)),
             ("WARC-Block-Digest", sha256_label(hashlib.sha256(head).hexdigest())),
         ]
-        self._file.record(headers, HTTP_REQUEST, level=TEXT_LEVEL, block=head)
+        self._file.record(headers, HTTP_REQUEST, block=head)
 
     def _index(
         self,
