@@ -4,11 +4,13 @@ Not an HTML parser: a tokenizer that follows the WHATWG tokenization rules close
 find, in decoded text, where each start tag, attribute value and raw-text element (`<style>`,
 `<script>`, `<title>`) begins and ends, so that a rewrite can replace those spans and leave
 every other character of the document as it was. A tree-building parser (lxml) would write the
-document out again in its own way.
+document out again in its own way. Whether `<style>` holds text or markup depends on where it
+is (HTML, or SVG and MathML content): `foreign.OpenElements` follows that part of tree building.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import Iterator
@@ -16,23 +18,35 @@ from dataclasses import dataclass
 from html.entities import html5
 from typing import Literal
 
+from preserve.access.foreign import Namespace, OpenElements
+
 _SPACE = "\t\n\x0c\r "
 _TAG_NAME = re.compile(r"[^\t\n\x0c\r />]*")
 _ATTRIBUTE_NAME = re.compile(r"[^\t\n\x0c\r />][^\t\n\x0c\r />=]*")
 _UNQUOTED = re.compile(r"[^\t\n\x0c\r >]*")
 _SPACES = re.compile(r"[\t\n\x0c\r ]*")
-# Elements whose content is text up to their end tag, never markup. `<noembed>`,
-# `<noframes>` and `<noscript>` are raw text to a browser with plug-ins, frames and scripts, but
-# hold markup meant for those without, so their links are rewritten too.
-_RAW_TEXT = frozenset({"script", "style", "xmp", "iframe", "textarea", "title"})
+# HTML elements whose content is text up to their end tag, never markup (in SVG and MathML
+# they are elements like any other). `<noscript>` is raw text with scripting on, as in every
+# browser that opens the copy; `<noembed>` and `<noframes>` always are. The rewrite reads
+# those three again as markup, for a reader with scripting off.
+RAW_TEXT = frozenset(
+    {"script", "style", "xmp", "iframe", "noembed", "noframes", "noscript", "textarea", "title"}
+)
+_RAW_OR_PLAINTEXT = RAW_TEXT | {"plaintext"}
 _REFERENCE = re.compile(r"&(#[xX][0-9a-fA-F]+;?|#[0-9]+;?|[A-Za-z][A-Za-z0-9]*;?)")
 # Named references a browser also reads without the semicolon (`&amp`, `&copy`).
 _LEGACY = frozenset(name for name in html5 if not name.endswith(";"))
+_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+# Script data (WHATWG 13.2.5.4 onwards): `<!--` escapes it, and inside that, `<script>` starts a
+# part where `</script>` does not end the script. Only ASCII letters make a tag name.
+_SCRIPT_DATA = re.compile(r"<(?:!--|/script[\t\n\x0c\r />])", re.IGNORECASE | re.ASCII)
+_SCRIPT_ESCAPED = re.compile(r"-->|<(/?)script[\t\n\x0c\r />]", re.IGNORECASE | re.ASCII)
+_SCRIPT_DOUBLE = re.compile(r"-->|</script[\t\n\x0c\r />]", re.IGNORECASE | re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
 class Attribute:
-    """One attribute of a start tag: its name, lower-cased, and where it and its value lie.
+    """One attribute of a tag: its name, ASCII lower-cased, and where it and its value lie.
 
     `start`-`end` spans the whole attribute (name, `=`, value and quotes); `value_start`-
     `value_end` the value as written, inside its quotes (equal to `end` when there is none).
@@ -56,13 +70,19 @@ class Attribute:
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """A start tag (with its attributes), the text of a raw-text element, or other markup."""
+    """A tag (with its attributes), the text of a raw-text element or CDATA section, or markup.
 
-    kind: Literal["start", "raw", "doctype", "comment", "end"]
+    A start tag carries the namespace of the element it opens (`html`, `svg`, `math`) and
+    whether it ends with `/>`; a `raw` or `cdata` token spans the text alone.
+    """
+
+    kind: Literal["start", "raw", "cdata", "doctype", "comment", "end"]
     name: str
     start: int
     end: int
     attributes: tuple[Attribute, ...] = ()
+    namespace: Namespace = "html"
+    self_closing: bool = False
 
     def attribute(self, name: str) -> Attribute | None:
         """Return the first attribute called `name`; browsers ignore later duplicates."""
@@ -73,11 +93,14 @@ class Token:
 
 
 def tokenize(text: str) -> Iterator[Token]:
-    """Yield the start tags, raw-text contents, doctypes, comments and end tags of `text`.
+    """Yield the tags, raw-text contents, CDATA sections, doctypes and comments of `text`.
 
     Text between them is not yielded. A tag cut short by the end of the document is dropped,
-    as browsers drop it. `<plaintext>` makes the rest of the document raw text.
+    as browsers drop it. `<plaintext>` makes the rest of the document raw text. Inside SVG and
+    MathML, `<style>` and the other raw-text elements hold markup and `<![CDATA[` opens a
+    section, as the HTML standard's tree builder decides.
     """
+    elements = OpenElements()
     position, size = 0, len(text)
     while True:
         position = text.find("<", position)
@@ -87,30 +110,78 @@ def tokenize(text: str) -> Iterator[Token]:
         if text.startswith("<!--", position):
             end = _comment_end(text, position + 4)
             yield Token("comment", "", position, end)
-        elif following in "!?":
-            end = _after(text, ">", position + 2)
-            doctype = text[position : position + 9].lower() == "<!doctype"
-            yield Token("doctype" if doctype else "comment", "", position, end)
-        elif following == "/":
-            end = _after(text, ">", position + 2)
-            name = _TAG_NAME.match(text, position + 2)
-            yield Token("end", name.group().lower() if name else "", position, end)
-        elif following.isascii() and following.isalpha():
-            token = _start_tag(text, position)
+        elif elements.foreign and text.startswith("<![CDATA[", position):
+            close = text.find("]]>", position + 9)
+            close = size if close < 0 else close
+            yield Token("cdata", "", position + 9, close)
+            end = min(close + 3, size)
+        elif following in "!?" or (following == "/" and not _letter(text, position + 2)):
+            if text.startswith("</>", position):
+                end = position + 3
+            else:
+                end = _after(text, ">", position + 2)
+                doctype = text[position : position + 9].translate(_LOWER) == "<!doctype"
+                yield Token("doctype" if doctype else "comment", "", position, end)
+        elif following.isascii() and (following.isalpha() or following == "/"):
+            token = read_tag(text, position)
             if token is None:
                 return
-            yield token
             end = token.end
-            if token.name == "plaintext":
-                yield Token("raw", token.name, end, size)
-                return
-            if token.name in _RAW_TEXT:
-                close = _raw_end(text, token.name, end)
-                yield Token("raw", token.name, end, close)
-                end = close
+            if token.kind == "end":
+                elements.end(token.name)
+                yield token
+            else:
+                token = _opened(text, token, elements)
+                yield token
+                if token.namespace == "html" and token.name in _RAW_OR_PLAINTEXT:
+                    end = _raw_end(text, token)
+                    yield Token("raw", token.name, token.end, end)
         else:
             end = position + 1
         position = end
+
+
+def _opened(text: str, tag: Token, elements: OpenElements) -> Token:
+    """Return a start tag with the namespace of the element it opens, and open it."""
+
+    def attribute(name: str) -> str | None:
+        found = tag.attribute(name)
+        return None if found is None else found.value(text)
+
+    namespace = elements.start(tag.name, tag.self_closing, attribute)
+    return tag if namespace == "html" else dataclasses.replace(tag, namespace=namespace)
+
+
+def read_tag(text: str, start: int, stop: int | None = None) -> Token | None:
+    """Return the start or end tag at `start` (`<` then a letter, or `</` then a letter).
+
+    None if the tag is cut short by the end of `text`, or by `stop` when given: the tag then
+    runs at least that far. An end tag's attributes are read only to find where it ends.
+    """
+    stop = len(text) if stop is None else min(stop, len(text))
+    closing = text.startswith("</", start)
+    name_match = _TAG_NAME.match(text, start + 1 + closing, stop)
+    assert name_match is not None
+    name = name_match.group().translate(_LOWER)
+    kind: Literal["start", "end"] = "end" if closing else "start"
+    position = name_match.end()
+    attributes: list[Attribute] = []
+    self_closing = False
+    while position < stop:
+        char = text[position]
+        if char == ">":
+            return Token(kind, name, start, position + 1, tuple(attributes),
+                         self_closing=self_closing)  # fmt: skip
+        self_closing = char == "/"
+        if char in _SPACE or self_closing:
+            position += 1
+            continue
+        attribute = _attribute(text, position, stop)
+        if attribute is None:
+            return None
+        attributes.append(attribute)
+        position = attribute.end
+    return None
 
 
 def unescape_attribute(value: str) -> str:
@@ -138,6 +209,10 @@ def unescape_attribute(value: str) -> str:
     return _REFERENCE.sub(replace, value)
 
 
+def _letter(text: str, position: int) -> bool:
+    return position < len(text) and text[position].isascii() and text[position].isalpha()
+
+
 def _comment_end(text: str, start: int) -> int:
     """Return where a comment whose body starts at `start` ends (`-->`, `--!>`, or abruptly)."""
     if text.startswith(">", start):
@@ -157,67 +232,81 @@ def _after(text: str, mark: str, start: int) -> int:
     return len(text) if found < 0 else found + len(mark)
 
 
-def _raw_end(text: str, name: str, start: int) -> int:
-    """Return where the content of raw-text element `name` opened at `start` ends."""
-    pattern = re.compile(rf"</{re.escape(name)}[\t\n\x0c\r />]", re.IGNORECASE)
+def _raw_end(text: str, tag: Token) -> int:
+    """Return where the content of the raw-text element opened by `tag` ends."""
+    name, start = tag.name, tag.end
+    if name == "plaintext":
+        return len(text)
+    if name == "script":
+        return _script_end(text, start)
+    pattern = re.compile(rf"</{re.escape(name)}[\t\n\x0c\r />]", re.IGNORECASE | re.ASCII)
     match = pattern.search(text, start)
     if match is not None:
         return match.start()
-    if text[-len(name) - 2 :].lower() == f"</{name}":
+    if text[-len(name) - 2 :].translate(_LOWER) == f"</{name}":
         return len(text) - len(name) - 2
     return len(text)
 
 
-def _start_tag(text: str, start: int) -> Token | None:
-    """Return the start tag at `start` (a `<` followed by a letter), None if cut short."""
-    name_match = _TAG_NAME.match(text, start + 1)
-    assert name_match is not None
-    name = name_match.group().lower()
-    position, size = name_match.end(), len(text)
-    attributes: list[Attribute] = []
-    while position < size:
-        char = text[position]
-        if char in _SPACE or char == "/":
-            position += 1
+def _script_end(text: str, start: int) -> int:
+    """Return where a `<script>`'s content that starts at `start` ends, escapes included."""
+    position, state = start, "data"
+    while True:
+        if state == "data":
+            match = _SCRIPT_DATA.search(text, position)
+            if match is None:
+                return len(text)
+            if not match.group().startswith("<!"):
+                return match.start()
+            # After `<!--` more dashes may follow; a `>` then closes the escape at once.
+            position = match.end()
+            while text.startswith("-", position):
+                position += 1
+            if text.startswith(">", position):
+                position += 1
+            else:
+                state = "escaped"
             continue
-        if char == ">":
-            return Token("start", name, start, position + 1, tuple(attributes))
-        name_found = _ATTRIBUTE_NAME.match(text, position)
-        assert name_found is not None
-        attribute_start, position = position, name_found.end()
-        after_name = position
-        position = _skip_spaces(text, position)
-        if position >= size:
-            return None
-        if text[position] != "=":
-            attributes.append(
-                Attribute(name_found.group().lower(), attribute_start, after_name, after_name,
-                          after_name, "")
-            )  # fmt: skip
-            position = after_name
-            continue
-        position = _skip_spaces(text, position + 1)
-        if position >= size:
-            return None
-        quote = text[position]
-        if quote in "\"'":
-            close = text.find(quote, position + 1)
-            if close < 0:
-                return None
-            value_start, value_end, position = position + 1, close, close + 1
+        pattern = _SCRIPT_ESCAPED if state == "escaped" else _SCRIPT_DOUBLE
+        match = pattern.search(text, position)
+        if match is None:
+            return len(text)
+        position = match.end()
+        if match.group() == "-->":
+            state = "data"
+        elif state == "double":
+            state = "escaped"
+        elif match.group(1):
+            return match.start()
         else:
-            quote = ""
-            unquoted = _UNQUOTED.match(text, position)
-            assert unquoted is not None
-            value_start, value_end = position, unquoted.end()
-            position = value_end
-        attributes.append(
-            Attribute(name_found.group().lower(), attribute_start, position, value_start,
-                      value_end, quote)
-        )  # fmt: skip
-    return None
+            state = "double"
 
 
-def _skip_spaces(text: str, position: int) -> int:
-    match = _SPACES.match(text, position)
+def _attribute(text: str, start: int, stop: int) -> Attribute | None:
+    """Return the attribute whose name starts at `start`; None if cut short at `stop`."""
+    name_found = _ATTRIBUTE_NAME.match(text, start, stop)
+    assert name_found is not None
+    name = name_found.group().translate(_LOWER)
+    after_name = name_found.end()
+    position = _skip_spaces(text, after_name, stop)
+    if position >= stop:
+        return None
+    if text[position] != "=":
+        return Attribute(name, start, after_name, after_name, after_name, "")
+    position = _skip_spaces(text, position + 1, stop)
+    if position >= stop:
+        return None
+    quote = text[position]
+    if quote in "\"'":
+        close = text.find(quote, position + 1, stop)
+        if close < 0:
+            return None
+        return Attribute(name, start, close + 1, position + 1, close, quote)
+    unquoted = _UNQUOTED.match(text, position, stop)
+    assert unquoted is not None
+    return Attribute(name, start, unquoted.end(), position, unquoted.end(), "")
+
+
+def _skip_spaces(text: str, position: int, stop: int) -> int:
+    match = _SPACES.match(text, position, stop)
     return match.end() if match else position
