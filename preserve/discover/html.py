@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import cast
 from urllib.parse import unquote, urlsplit
 
-import lxml.html
 from lxml import etree
 
 from preserve.discover.css import LinkSet, find_css_links, find_style_attribute_links
@@ -84,38 +84,134 @@ def find_html_links(data: bytes, base_url: str, *, http_charset: str | None = No
     MEDIA_EXTENSIONS) each appear once, under the strongest role the document gives them.
     A non-ASCII query is encoded in the document's encoding. Skips data:, javascript:,
     mailto: and malformed URLs. Unparseable input gives no links, never an exception.
+
+    Elements nested past MAX_DEPTH are closed in the parser so that the rest of the document
+    is still read (see `_Finder`): however deep the nesting, every element is seen.
     """
     text, encoding = decode_html(data, http_charset)
     text = _XML_DECLARATION.sub("", text, count=1)
+    finder = _Finder(base_url, encoding)
+    # No tree is built: libxml2 cuts a tree at 256 levels (2,048 with huge_tree) and drops
+    # everything after the cut, where a parser target sees every element.
+    # Fed text, lxml reports text: the stubs' target protocol also allows bytes.
+    parser = etree.HTMLParser(target=cast("etree.ParserTarget", finder), huge_tree=True)
     try:
-        root = lxml.html.document_fromstring(text)
+        for piece in _pieces(text):
+            parser.feed(piece)
+            finder.flatten(parser)
+        parser.close()
     except (etree.LxmlError, ValueError):
-        return HtmlLinks(links=(), encoding=encoding, title=None, base_url=base_url)
-    links = LinkSet()
-    base = base_url
-    base_seen = False
-    title: str | None = None
-    for element in root.iter():
-        tag = element.tag
-        if not isinstance(tag, str):
-            continue
+        pass
+    links = tuple(finder.links.links())
+    return HtmlLinks(links=links, encoding=encoding, title=finder.title, base_url=finder.base)
+
+
+MAX_DEPTH = 512
+"""Open elements the parser may hold before the deepest are closed: Chromium's limit on DOM
+depth. Each unmatched end tag makes libxml2 search its whole stack, so the depth bounds the
+work per tag: unbounded, 100,000 open elements followed by as many stray end tags took about
+a minute; bounded, the worst 32 MiB documents tried take seconds."""
+_KEPT_DEPTH = MAX_DEPTH // 2
+_PIECE = 2048
+# Text that is not markup: an end tag fed inside it would become part of its text.
+_TEXT_ELEMENTS = frozenset(
+    {"script", "style", "title", "textarea", "xmp", "iframe", "noembed", "noframes", "plaintext"}
+)
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """Yield `text` in pieces of about 2 KiB, each but the last ending before a `<`."""
+    start = 0
+    while start < len(text):
+        end = text.find("<", start + _PIECE)
+        end = len(text) if end == -1 else end
+        yield text[start:end]
+        start = end
+
+
+class _Finder:
+    """A parser target: finds an HTML document's links as the parser meets each element.
+
+    It keeps the names of the open elements, as the parser does, so `flatten` can close the
+    deepest ones when there are more than MAX_DEPTH: links do not depend on nesting, and a
+    browser stops nesting too (Chromium adds elements past 512 levels as siblings).
+    """
+
+    def __init__(self, base_url: str, encoding: str) -> None:
+        self.base_url = base_url
+        self.encoding = encoding
+        self.base = base_url
+        self.base_seen = False
+        self.title: str | None = None
+        self.links = LinkSet()
+        self.open: list[str] = []
+        # A <title> or <style> whose text is being read: its tag, attributes and text so far.
+        self.reading: tuple[str, dict[str, str], list[str]] | None = None
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        """Handle a start tag (the parser calls this, implied elements included)."""
+        if self.reading is not None:
+            self._done_reading()
         tag = tag.lower()
-        if tag == "base" and not base_seen and element.get("href") is not None:
-            base_seen = True
-            base = resolve_in_document(element.get("href") or "", base_url, encoding) or base_url
-            continue
-        if tag == "title" and title is None:
-            title = " ".join((element.text or "").split()) or None
+        self.open.append(tag)
+        if tag in ("title", "style"):
+            # Their text comes next; a <style>'s links are added with its other links.
+            self.reading = (tag, dict(attrib), [])
+        elif attrib:
+            self._element(tag, attrib)
+
+    def end(self, tag: str) -> None:
+        """Handle an end tag, written or implied."""
+        if self.reading is not None:
+            self._done_reading()
+        if self.open:
+            self.open.pop()
+
+    def data(self, text: str) -> None:
+        """Keep the text of a <title> or <style> being read."""
+        if self.reading is not None:
+            self.reading[2].append(text)
+
+    def close(self) -> None:
+        """Finish the document (the parser calls this)."""
+        if self.reading is not None:
+            self._done_reading()
+
+    def flatten(self, parser: etree.HTMLParser) -> None:
+        """Close the deepest open elements in `parser` when more than MAX_DEPTH are open.
+
+        Not while inside an element whose content is text, where an end tag would be text.
+        """
+        if len(self.open) <= MAX_DEPTH or self.open[-1] in _TEXT_ELEMENTS:
+            return
+        parser.feed("".join(f"</{name}>" for name in reversed(self.open[_KEPT_DEPTH:])))
+
+    def _done_reading(self) -> None:
+        """Handle the <title> or <style> whose text has been read: its text ends at a tag."""
+        assert self.reading is not None
+        tag, attrib, parts = self.reading
+        self.reading = None
+        text = "".join(parts)
         if tag == "style":
-            links.extend(find_css_links(element.text or "", base, via_prefix="style"))
-        for reference, named_role, via in _element_references(element, tag):
-            url = resolve_in_document(reference, base, encoding)
+            self.links.extend(find_css_links(text, self.base, via_prefix="style"))
+        elif self.title is None:
+            self.title = " ".join(text.split()) or None
+        self._element(tag, attrib)
+
+    def _element(self, tag: str, attrib: Mapping[str, str]) -> None:
+        """Add the links one element's attributes name."""
+        if tag == "base" and not self.base_seen and attrib.get("href") is not None:
+            self.base_seen = True
+            href = attrib.get("href") or ""
+            self.base = resolve_in_document(href, self.base_url, self.encoding) or self.base_url
+            return
+        for reference, named_role, via in _element_references(attrib, tag):
+            url = resolve_in_document(reference, self.base, self.encoding)
             media = named_role == "page" and url is not None and is_media_url(url)
-            links.add(url, "media" if media else named_role, via)
-        style = element.get("style")
+            self.links.add(url, "media" if media else named_role, via)
+        style = attrib.get("style")
         if style and "(" in style:
-            links.extend(find_style_attribute_links(style, base))
-    return HtmlLinks(links=tuple(links.links()), encoding=encoding, title=title, base_url=base)
+            self.links.extend(find_style_attribute_links(style, self.base))
 
 
 def is_media_url(url: str) -> bool:
@@ -126,92 +222,92 @@ def is_media_url(url: str) -> bool:
     return bool(dot and stem) and extension.lower() in MEDIA_EXTENSIONS
 
 
-def _element_references(element: etree._Element, tag: str) -> Iterator[tuple[str, Role, str]]:
+def _element_references(attrs: Mapping[str, str], tag: str) -> Iterator[tuple[str, Role, str]]:
     """Yield (reference, role, via) for each URL an element's attributes name."""
     for attribute, role in _URL_ATTRIBUTES.get(tag, ()):
-        value = element.get(attribute)
+        value = attrs.get(attribute)
         if value is not None:
             yield value, role, f"{tag}@{attribute}"
     if tag in _SRCSET_ELEMENTS:
-        for candidate in parse_srcset(element.get("srcset") or ""):
+        for candidate in parse_srcset(attrs.get("srcset") or ""):
             yield candidate, "requisite", f"{tag}@srcset"
     lazy_role = _LAZY_ELEMENTS.get(tag)
     if lazy_role is not None:
-        yield from _lazy_references(element, tag, lazy_role)
+        yield from _lazy_references(attrs, tag, lazy_role)
     if tag == "link":
-        yield from _link_references(element)
-    elif tag == "input" and "src" in element.attrib and _is_image_input(element):
-        yield element.get("src", ""), "requisite", "input[image]@src"
-    elif tag == "object" and element.get("data") is not None:
-        yield element.get("data", ""), _object_role(element), "object@data"
+        yield from _link_references(attrs)
+    elif tag == "input" and "src" in attrs and _is_image_input(attrs):
+        yield attrs.get("src", ""), "requisite", "input[image]@src"
+    elif tag == "object" and attrs.get("data") is not None:
+        yield attrs.get("data", ""), _object_role(attrs), "object@data"
     elif tag == "param":
-        name = (element.get("name") or "").strip().lower()
-        value = element.get("value")
+        name = (attrs.get("name") or "").strip().lower()
+        value = attrs.get("value")
         if name in _PARAM_NAMES and value is not None:
             yield value, "requisite", f"param[{name}]@value"
     elif tag == "applet":
-        yield from _applet_references(element)
+        yield from _applet_references(attrs)
     elif tag == "meta":
-        target = _refresh_target(element)
+        target = _refresh_target(attrs)
         if target is not None:
             yield target, "page", "meta[refresh]@content"
-    background = element.get("background")
+    background = attrs.get("background")
     if background is not None:
         yield background, "requisite", f"{tag}@background"
 
 
 def _lazy_references(
-    element: etree._Element, tag: str, role: Role
+    attrs: Mapping[str, str], tag: str, role: Role
 ) -> Iterator[tuple[str, Role, str]]:
     """Yield the URLs lazy-loading scripts would put into `src` or `srcset`."""
     for attribute in _LAZY_URL_ATTRIBUTES:
-        value = element.get(attribute)
+        value = attrs.get(attribute)
         if value is not None:
             yield value, role, f"{tag}@{attribute}"
     for attribute in _LAZY_SRCSET_ATTRIBUTES:
-        for candidate in parse_srcset(element.get(attribute) or ""):
+        for candidate in parse_srcset(attrs.get(attribute) or ""):
             yield candidate, role, f"{tag}@{attribute}"
 
 
-def _is_image_input(element: etree._Element) -> bool:
+def _is_image_input(attrs: Mapping[str, str]) -> bool:
     """Return True for an `<input type=image>`, whose src is the button's picture."""
-    return (element.get("type") or "").strip().lower() == "image"
+    return (attrs.get("type") or "").strip().lower() == "image"
 
 
-def _object_role(element: etree._Element) -> Role:
+def _object_role(attrs: Mapping[str, str]) -> Role:
     """Return `frame` for an `<object>` showing an HTML document, `requisite` otherwise."""
-    kind = (element.get("type") or "").split(";")[0].strip().lower()
+    kind = (attrs.get("type") or "").split(";")[0].strip().lower()
     # Not urlsplit: it raises on a malformed authority such as `a://[`, and only the path's
     # ending matters here.
-    path = (element.get("data") or "").strip().split("#")[0].split("?")[0].lower()
+    path = (attrs.get("data") or "").strip().split("#")[0].split("?")[0].lower()
     if kind in HTML_TYPES or (not kind and path.endswith(_DOCUMENT_SUFFIXES)):
         return "frame"
     return "requisite"
 
 
-def _applet_references(element: etree._Element) -> Iterator[tuple[str, Role, str]]:
+def _applet_references(attrs: Mapping[str, str]) -> Iterator[tuple[str, Role, str]]:
     """Yield a Java applet's archives, or its class file when it has none.
 
     Both are relative to `codebase`. A JVM looks for the class inside the archives first, so
     the class file is only named when there are no archives.
     """
-    codebase = (element.get("codebase") or "").strip()
+    codebase = (attrs.get("codebase") or "").strip()
     if codebase and not codebase.endswith("/"):
         codebase += "/"
-    archives = [a.strip() for a in (element.get("archive") or "").split(",") if a.strip()]
+    archives = [a.strip() for a in (attrs.get("archive") or "").split(",") if a.strip()]
     for archive in archives:
         yield codebase + archive, "requisite", "applet@archive"
-    code = (element.get("code") or "").strip()
+    code = (attrs.get("code") or "").strip()
     if code and not archives:
         name = code.removesuffix(".class").replace(".", "/")
         yield codebase + name + ".class", "requisite", "applet@code"
 
 
-def _refresh_target(element: etree._Element) -> str | None:
+def _refresh_target(attrs: Mapping[str, str]) -> str | None:
     """Return the URL of a `<meta http-equiv=refresh>`, parsed as browsers do, or None."""
-    if (element.get("http-equiv") or "").strip().lower() != "refresh":
+    if (attrs.get("http-equiv") or "").strip().lower() != "refresh":
         return None
-    match = _REFRESH.match(element.get("content") or "")
+    match = _REFRESH.match(attrs.get("content") or "")
     if match is None:
         return None
     target = match.group(1).strip(_WHITESPACE)
@@ -221,14 +317,14 @@ def _refresh_target(element: etree._Element) -> str | None:
     return target or None
 
 
-def _link_references(element: etree._Element) -> Iterator[tuple[str, Role, str]]:
+def _link_references(attrs: Mapping[str, str]) -> Iterator[tuple[str, Role, str]]:
     """Yield the requisite a `<link>` names: a stylesheet, an icon, a manifest or a preload.
 
     A preload's `as=` is kept in `via` (`link[preload as=style]@href`) so the crawl knows a
     preloaded stylesheet is CSS even when its server does not say so.
     """
-    rels = frozenset((element.get("rel") or "").lower().split())
-    href = element.get("href")
+    rels = frozenset((attrs.get("rel") or "").lower().split())
+    href = attrs.get("href")
     kind = None
     if "stylesheet" in rels:
         kind = "stylesheet"
@@ -238,13 +334,13 @@ def _link_references(element: etree._Element) -> Iterator[tuple[str, Role, str]]
         kind = "manifest"
     elif rels & _PRELOAD_RELS:
         kind = "preload"
-        destination = (element.get("as") or "").strip().lower()
+        destination = (attrs.get("as") or "").strip().lower()
         if destination and "preload" in rels and re.fullmatch(r"[a-z]+", destination):
             kind = f"preload as={destination}"
     if kind is not None and href is not None:
         yield href, "requisite", f"link[{kind}]@href"
     if kind is not None and kind.startswith("preload"):
-        for candidate in parse_srcset(element.get("imagesrcset") or ""):
+        for candidate in parse_srcset(attrs.get("imagesrcset") or ""):
             yield candidate, "requisite", "link[preload]@imagesrcset"
 
 
