@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import random
 import zlib
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
@@ -143,3 +144,38 @@ def test_any_bytes_decode_or_raise_a_decode_error(coding: str, data: bytes) -> N
             assert len(piece) <= 1024
     except DecodeError:
         pass
+
+
+def empty_members_with_random_names(seed: int) -> bytes:
+    """Return about 200 KB of gzip members of nothing, each named with random bytes.
+
+    Decoded, nothing; received, bytes that neither compress nor repeat, so the WARC keeps them.
+    """
+    rng = random.Random(seed)
+    members = []
+    for _ in range(200):
+        name = bytes(rng.randrange(1, 256) for _ in range(1000))
+        # FLG.FNAME set; an empty final deflate block; the CRC32 and size of nothing.
+        members.append(b"\x1f\x8b\x08\x08" + bytes(6) + name + b"\x00\x03\x00" + bytes(8))
+    return b"".join(members)
+
+
+def test_max_bytes_counts_the_warc_when_payload_files_stay_empty(
+    http: Server, tmp_path: Path
+) -> None:
+    # Each body is under --max-size and decodes to nothing: the WARC fills with what arrived.
+    page = "".join(f'<img src="/{n}.gif">' for n in range(8))
+    page += '<link rel="stylesheet" href="/late.css">'
+    http.route("/", body=page.encode(), headers=HTML)
+    gzipped = {"Content-Type": "image/gif", "Content-Encoding": "gzip"}
+    for n in range(8):
+        http.route(f"/{n}.gif", body=empty_members_with_random_names(n), headers=gzipped)
+    # Found only once the stylesheet is read, after the bodies above (one worker, in order).
+    css = "".join(f".c{n} {{ background: url(/late{n}.gif) }}" for n in range(3))
+    http.route("/late.css", body=css.encode(), headers={"Content-Type": "text/css"})
+    options = preserve.CaptureOptions(max_size=1024 * 1024, max_bytes=1024 * 1024, workers=1)
+    result = preserve.capture(http.url("/"), tmp_path / "out", options)
+    late = [r for r in result.records if "/late" in r.url and r.url.endswith(".gif")]
+    assert [(r.outcome, r.reason, r.error) for r in late] == [
+        ("skipped", "limit", f"--max-bytes {1024 * 1024} reached")
+    ] * 3

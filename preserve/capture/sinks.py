@@ -70,11 +70,16 @@ class Sink:
         return None if self.recording is None else self.recording.relpath
 
     def stored_bytes(self) -> int:
-        """Return the bytes stored so far, as `--max-bytes` counts them."""
-        stored = self.writer.total_bytes
-        if self.recording is not None and not self.files:
-            stored += self.recording.size
-        return stored
+        """Return the bytes stored so far, as `--max-bytes` counts them.
+
+        The payload files, or the WARC when it is larger: a content coding that decodes to
+        nothing leaves no payload bytes but fills the WARC with what was received.
+        """
+        if self.recording is None:
+            return self.writer.total_bytes
+        if not self.files:
+            return self.writer.total_bytes + self.recording.size
+        return max(self.writer.total_bytes, self.recording.size)
 
     def store(self, result: FetchResult) -> Stored:
         """Write a result's WARC records, then place its payload file; return where they went.
