@@ -33,13 +33,16 @@ class Run:
 
     `steal` is the CPU time the hypervisor gave to other machines while the run went on, in
     CPU-seconds over all CPUs (None where /proc/stat does not say): on a shared virtual
-    machine it is what makes the same run slower one time than the next.
+    machine it is what makes the same run slower one time than the next. `cpu` is the user
+    and system time of the process and its threads (GNU time), which other processes on
+    the machine disturb far less than the wall time.
     """
 
     seconds: float
     peak_mib: float | None
     returncode: int
     steal: float | None = None
+    cpu: float | None = None
 
 
 def steal_seconds() -> float | None:
@@ -110,13 +113,16 @@ def timed(command: Sequence[str], *, cwd: Path | None = None) -> Run:
         seconds = time.perf_counter() - began
         after = steal_seconds()
         steal = after - stolen if after is not None and stolen is not None else None
-        peak = None
+        peak = cpu = None
         if measure:
-            match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report.read())
+            text = report.read()
+            match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
             peak = int(match.group(1)) / 1024 if match else None
+            times = re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", text)
+            cpu = sum(map(float, times)) if len(times) == 2 else None
     if done.returncode != 0:
         sys.stderr.write(done.stderr.decode(errors="replace")[-2000:])
-    return Run(seconds, peak, done.returncode, steal)
+    return Run(seconds, peak, done.returncode, steal, cpu)
 
 
 Command = Callable[[Path], Sequence[str]]
@@ -149,19 +155,25 @@ def median(runs: Sequence[Run]) -> tuple[float, float | None]:
     )
 
 
-def table(rows: Sequence[tuple[str, Sequence[Run]]], baseline: str | None = None) -> str:
+def table(
+    rows: Sequence[tuple[str, Sequence[Run]]], baseline: str | None = None, *, cpu: bool = False
+) -> str:
     """Return a Markdown table of medians, with the ratio to the `baseline` row.
 
     Every run's wall time is listed too, and the median CPU time stolen by the hypervisor
-    during a run, so that a noisy machine shows as one.
+    during a run, so that a noisy machine shows as one; with `cpu`, each run's user and
+    system time too.
     """
     medians = {name: median(runs) for name, runs in rows}
     base = medians[baseline][0] if baseline else None
+    cpu_head = " each run's CPU (s) |" if cpu else ""
     lines = [
-        "| run | median wall (s) | each run (s) | peak RSS (MiB) | steal (CPU-s) | vs "
+        "| run | median wall (s) | each run (s) |"
+        + cpu_head
+        + " peak RSS (MiB) | steal (CPU-s) | vs "
         + (baseline or "-")
         + " |",
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|" + ("---|" if cpu else ""),
     ]
     for name, runs in rows:
         seconds, peak = medians[name]
@@ -173,7 +185,14 @@ def table(rows: Sequence[tuple[str, Sequence[Run]]], baseline: str | None = None
         peak_text = f"{peak:.0f}" if peak is not None else "n/a"
         steals = [r.steal for r in runs if r.steal is not None]
         steal = f"{statistics.median(steals):.2f}" if steals else "n/a"
-        lines.append(f"| {name} | {seconds:.2f} | {each} | {peak_text} | {steal} | {ratio} |")
+        cpu_cell = ""
+        if cpu:
+            cpu_cell = (
+                " " + " ".join("n/a" if r.cpu is None else f"{r.cpu:.2f}" for r in runs) + " |"
+            )
+        lines.append(
+            f"| {name} | {seconds:.2f} | {each} |{cpu_cell} {peak_text} | {steal} | {ratio} |"
+        )
     return "\n".join(lines)
 
 
