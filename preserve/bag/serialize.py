@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 from preserve.errors import BadInput, PackagingFailed
+from preserve.pausepoint import pause_point
 
 SerializationFormat = Literal["zip", "tar", "tar.gz"]
 FORMATS: tuple[SerializationFormat, ...] = ("zip", "tar", "tar.gz")
@@ -60,12 +61,19 @@ class SerializedBag:
 
 
 def serialize_bag(
-    bag_dir: Path, fmt: str, *, name: str | None = None, output: Path | None = None
+    bag_dir: Path,
+    fmt: str,
+    *,
+    name: str | None = None,
+    output: Path | None = None,
+    scratch: Path | None = None,
 ) -> SerializedBag:
     """Write the finished bag `bag_dir` as `<output>/<name>.<ext>` and return what was written.
 
     The file holds one top folder `name` (default: the folder's name); `output` defaults to
-    the folder's parent. It is written under a temporary name in `output`, flushed, then
+    the folder's parent. It is written under a temporary name in `scratch` (a folder on the
+    same filesystem as `output`, such as the capture's staging folder, so that a run killed
+    mid-write leaves it where the next run cleans up; default: `output`), flushed, then
     given its name by a hard link (or an exclusive create and a rename where the filesystem
     has no hard links), so it never replaces an existing file and never appears half-written.
     Raises BadInput for an unknown format, PackagingFailed if the name is taken, the bag has
@@ -81,7 +89,10 @@ def serialize_bag(
     target = output / f"{name}{EXTENSIONS[fmt]}"
     if os.path.lexists(target):
         raise PackagingFailed(f"{target} already exists")
-    temporary = output / f".{name}{EXTENSIONS[fmt]}.{secrets.token_hex(4)}.tmp"
+    if scratch is not None:
+        temporary = scratch / f"archive-{secrets.token_hex(4)}.tmp"
+    else:
+        temporary = output / f".{name}{EXTENSIONS[fmt]}.{secrets.token_hex(4)}.tmp"
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as handle:
@@ -91,6 +102,7 @@ def serialize_bag(
                 _write_tar(handle, name, entries, compress=fmt == "tar.gz")
             handle.flush()
             os.fsync(handle.fileno())
+        pause_point("serializing")
         size, digest = _size_and_sha256(temporary)
         _publish(temporary, target)
     except OSError as exc:

@@ -14,11 +14,14 @@ import functools
 import os
 import secrets
 import shutil
+import signal
 import socket
 import sys
+import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -249,12 +252,17 @@ class Staging:
         return target
 
     def discard(self) -> None:
-        """Remove the staging folder and everything in it; calling it again does nothing."""
-        # The lock is released last, so no other run ever sees this folder unlocked.
-        shutil.rmtree(self._root, ignore_errors=True)
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        """Remove the staging folder and everything in it; calling it again does nothing.
+
+        SIGINT and SIGTERM wait until it is done: a second Ctrl-C during the cleanup of the
+        first still leaves nothing behind.
+        """
+        with signals_held():
+            # The lock is released last, so no other run ever sees this folder unlocked.
+            shutil.rmtree(self._root, ignore_errors=True)
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
     def __enter__(self) -> Staging:
         """Return this staging, to be discarded on leaving the block unless committed."""
@@ -269,6 +277,26 @@ class Staging:
         """Discard the staging folder unless it was committed; never swallow an exception."""
         if not self._committed:
             self.discard()
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for the block (main thread, where signals are handled).
+
+    A signal that arrives meanwhile is delivered when the block ends, so cleaning up is never
+    cut short and the run still ends as the signal asks.
+    """
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "pthread_sigmask"
+    ):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _owner_gone(root: Path, host: str) -> bool:

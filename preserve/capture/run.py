@@ -79,10 +79,10 @@ def capture(
             RunLoop(options, sources, frontier, ingestion, cancel).run(seed.url)
             records = ingestion.ordered_records()
             _check_strict(options, records)
+            recorded = sink.finish()
         except BaseException:
             sink.discard()
             raise
-        recorded = sink.finish()
         metadata = finish_bag(
             sink.writer,
             options=options,
@@ -104,7 +104,11 @@ def capture(
         else:
             # Absolute, as a committed folder's path is: the report names what was written.
             written = serialize_bag(
-                staging.bag_dir, options.serialize, name=name, output=output.absolute()
+                staging.bag_dir,
+                options.serialize,
+                name=name,
+                output=output.absolute(),
+                scratch=staging.root,
             )
             bag_path, sha256 = written.path, written.sha256
     return CaptureResult(

@@ -258,7 +258,8 @@ def weak_checksum_warning(checksums: Sequence[str]) -> str | None:
     )
 
 
-GIB = 1024**3
+NAME_MAX = 255 - len(".warc.gz")
+"""Bytes in a bag's name: `<name>.warc.gz` is written inside the bag, in 255 bytes."""
 BOUNDS: dict[str, tuple[str, float, float]] = {
     # option: (flag, lowest, highest); a number outside, NaN or infinite is refused.
     "timeout": ("--timeout", 0.001, 86_400),
@@ -314,6 +315,11 @@ def validate_options(options: CaptureOptions) -> None:
         raise BadInput(f"CA bundle not found: {options.ca_bundle}")
     for label, _value in options.bag_info.extra:
         check_user_label(label)
+    if options.name is not None and len(options.name.encode("utf-8", "surrogatepass")) > NAME_MAX:
+        raise BadInput(
+            f"invalid bag name {options.name[:40]!r}…: it is longer than {NAME_MAX} bytes",
+            hint="the bag's WARC is named after it, and a file name holds 255 bytes",
+        )
     if options.proxy is not None and not is_web_url(options.proxy):
         raise BadInput(f"--proxy must be an http(s) URL with a host: {options.proxy}")
     if options.scope not in SCOPES:

@@ -7,12 +7,14 @@ when no content coding was removed. Nothing else in a capture asks which mode it
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from preserve.bag import PayloadWriter
+from preserve.bag.staging import signals_held
 from preserve.capture.recording import Recorded, Recording
 from preserve.capture.seeds import Seed
 from preserve.errors import PackagingFailed
@@ -134,6 +136,11 @@ class Sink:
         return None if self.recording is None else self.recording.finish(self.writer)
 
     def discard(self) -> None:
-        """Close and remove the WARC after a failure."""
+        """Close and remove the WARC after a failure, without ever raising.
+
+        The error that caused the failure is the one to report: a full disk that fails the
+        WARC's close again, or a second signal, must not replace it.
+        """
         if self.recording is not None:
-            self.recording.discard()
+            with signals_held(), contextlib.suppress(OSError):
+                self.recording.discard()

@@ -32,23 +32,34 @@ from preserve.errors import BadInput, Interrupted
 from preserve.models import CaptureResult
 from preserve.report import SeedFailure, run_document, summary_text
 
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 
 def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
+    # The first signal decides how the run ends; later ones (an impatient second Ctrl-C)
+    # are ignored, so the cleanup it starts and the exit code it sets stand.
+    for other in _SIGNALS:
+        signal.signal(other, signal.SIG_IGN)
     raise Interrupted(signum)
 
 
 @contextmanager
 def _signals_as_errors() -> Iterator[None]:
-    """Turn SIGINT and SIGTERM into Interrupted, so staging is cleaned before exiting."""
-    previous = {
-        signum: signal.signal(signum, _raise_interrupted)
-        for signum in (signal.SIGINT, signal.SIGTERM)
-    }
+    """Turn SIGINT and SIGTERM into Interrupted, so staging is cleaned before exiting.
+
+    After an interruption the signals stay ignored until the process exits.
+    """
+    previous = {signum: signal.signal(signum, _raise_interrupted) for signum in _SIGNALS}
+    interrupted = False
     try:
         yield
+    except Interrupted:
+        interrupted = True
+        raise
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        if not interrupted:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 def _read_input_file(source: str) -> list[ListedSeed]:
