@@ -120,3 +120,28 @@ def test_any_location_bytes_become_text(raw: bytes) -> None:
         assert text == raw.decode("utf-8")
     except UnicodeDecodeError:
         assert text.isascii()
+
+
+def test_what_a_server_says_reaches_the_terminal_escaped(server: RawServer, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    hostile = b"\x1b]0;owned\x07\x1b[2K\rall requisites OK"
+    server.answer("/", b"HTTP/1.1 404 " + hostile + b"\r\nContent-Length: 0\r\n")
+    server.answer("/a.gif", b"HTTP/1.1 302 " + hostile + b"\r\nLocation: /b\x1b[2J.gif\r\n")
+    page = b'<img src="/a.gif">'
+    server.answer("/page", b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n", page)
+    for url in (server.url("/"), server.url("/page")):
+        done = subprocess.run(
+            [sys.executable, "-m", "preserve", "-v", "capture", url, "-o", str(tmp_path / "o")],
+            capture_output=True,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+        )
+        assert b"\x1b" not in done.stderr
+        assert b"\x07" not in done.stderr
+        assert b"\r" not in done.stderr
+    assert b"\\x1b" in done.stderr or b"\\u001b" in done.stderr or b"^[" in done.stderr
