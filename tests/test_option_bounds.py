@@ -151,3 +151,40 @@ def test_sizes_read_as_decimals_not_floats() -> None:
     assert size.convert("1.5K", None, None) == 1536
     assert size.convert("2G", None, None) == 2 * 1024**3
     assert size.convert("12345678901234567890", None, None) == 12345678901234567890
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=30), inner, max_size=6)
+    ),
+    max_leaves=25,
+)
+PROFILE_KEYS = st.sampled_from(
+    ["BagIt-Profile-Info", "Bag-Info", "Manifests-Required", "Manifests-Allowed", "Allow-Fetch.txt",
+     "Serialization", "Accept-Serialization", "Accept-BagIt-Version", "Tag-Files-Required",
+     "Payload-Files-Allowed", "Tag-Manifests-Required", "Data-Empty"]
+)  # fmt: skip
+
+
+@settings(max_examples=2000)
+@given(st.dictionaries(PROFILE_KEYS, JSON_VALUES, max_size=8) | JSON_VALUES)
+def test_any_profile_document_gives_a_profile_or_bad_input(document: object) -> None:
+    from preserve.bag.profile import parse_profile
+
+    with contextlib.suppress(preserve.BadInput):
+        parse_profile(document, "hypothesis")
+
+
+@settings(max_examples=2000)
+@given(st.text(max_size=60))
+def test_any_info_option_gives_a_pair_or_bad_input(text: str) -> None:
+    from preserve.bag.info import check_user_label
+    from preserve.cli.values import parse_info
+
+    try:
+        label, _value = parse_info(text)
+        check_user_label(label)
+    except preserve.BadInput:
+        return
+    assert label and ":" not in label
