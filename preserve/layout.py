@@ -2,7 +2,8 @@
 
 Payload paths are relative to the bag's `data/` folder, POSIX, and start with `web/`. They
 depend on the URL alone (never on fetch order or on other URLs), so parallel workers and golden
-files agree. The input is a canonical URL, as `preserve.urls.canonicalize` returns it.
+files agree; only a URL whose path another URL of the bag already has takes a twin path (rule
+8). The input is a canonical URL, as `preserve.urls.canonicalize` returns it.
 
 1. Host folder, directly under `web/`: `host` for http on port 80, `host+port` for http on
    another port (`127.0.0.1+8080`), `host+https` for https on 443, `host+https+port` otherwise.
@@ -32,6 +33,13 @@ files agree. The input is a canonical URL, as `preserve.urls.canonicalize` retur
    query is the decoded query, both sanitised as in rule 5; the hash is of `"f:" + the URL`.
 7. A path over 1,024 bytes (or with a segment over 255) becomes
    `web/<host folder>/~long/<32 hex>[.<ext>]`, hashing `"l:" + the URL`.
+8. Twins. Eight hex digits tell two URLs apart until about 77,000 URLs share a sanitised
+   name, so two URLs of one bag can be given one path (a birthday search finds a pair in a
+   second). The bag, which knows what it holds, then asks for twin 1, 2, ... of the URL that
+   comes second until one is free. Twin 1 keeps the folders and names the file as rule 6
+   does, even a plain or `index.html` file, with 32 hex digits of the same hash:
+   `<stem>[@<query>]~<32 hex>[.<ext>]`; over the limits of rule 7, or for twin n > 1, it is
+   `web/<host folder>/~long/<32 hex>-<n>[.<ext>]`.
 
 Why names never collide: `+` and `~` are never in a plain segment nor in sanitised text, so the
 four forms are disjoint. A plain folder has no `.`, `+` or `~`; a plain file has a `.` and no
@@ -39,6 +47,8 @@ four forms are disjoint. A plain folder has no `.`, `+` or `~`; a plain file has
 So a file and a folder never share a name (`/a` is the file `a~<hash>`, `/a/b` needs the folder
 `a`), and `~long`, starting with `~` where no URL-derived name does, is never a URL's folder.
 Host folders are alone on their level, where no file lives; only a hashed one has a `~`.
+Twin names are files with 32 hex digits after the `~` (where rule 6 writes 8), or, in `~long`,
+with a `-` after the hex (where rule 7 writes none), so no twin has a name rule 1 to 7 gives.
 A plain name determines its URL segment (decoding is undone exactly) and a hashed name carries a
 hash of the URL itself, so two URLs share a path only if their hashes collide. Plain names are
 their own case fold and NFC form, and a hashed name's hash survives both, so names stay distinct
@@ -79,10 +89,11 @@ _EXT = re.compile(r"[A-Za-z0-9]{1,10}")
 _UNDERSCORES = re.compile(r"_+")
 
 
-def payload_path(url: str) -> str:
+def payload_path(url: str, twin: int = 0) -> str:
     """Return where the canonical http(s) `url` is stored, relative to the bag's `data/`.
 
-    Raises ValueError for a URL that is not absolute http(s) with a host.
+    `twin` n > 0 gives the n-th path to try when another URL of the bag has the path already
+    (rule 8). Raises ValueError for a URL that is not absolute http(s) with a host.
     """
     match = _URL.fullmatch(url)
     if match is None:
@@ -90,14 +101,14 @@ def payload_path(url: str) -> str:
     scheme, netloc, path, query = match.groups()
     origin = f"{scheme}://{netloc}"
     segments = (path or "/")[1:].split("/")
-    return _assemble(_host_folder(scheme, netloc), origin, segments, query, url)
+    return _assemble(_host_folder(scheme, netloc), origin, segments, query, url, twin=twin)
 
 
-def local_payload_path(relative: str) -> str:
+def local_payload_path(relative: str, twin: int = 0) -> str:
     """Return where a local file is stored under `data/`, given its path from the seed's folder.
 
-    The path is POSIX, as `css/style.css`. Raises ValueError for an absolute path or one with
-    an empty, `.` or `..` segment.
+    The path is POSIX, as `css/style.css`; `twin` is as for `payload_path`. Raises ValueError
+    for an absolute path or one with an empty, `.` or `..` segment.
     """
     segments = relative.split("/")
     if any(segment in ("", ".", "..") for segment in segments):
@@ -106,7 +117,7 @@ def local_payload_path(relative: str) -> str:
     encoded = [quote(segment, safe=_PLAIN_PUNCT) for segment in segments]
     origin = "file://"
     url = origin + "/" + "/".join(encoded)
-    return _assemble(LOCAL_FOLDER, origin, encoded, None, url, local=True)
+    return _assemble(LOCAL_FOLDER, origin, encoded, None, url, local=True, twin=twin)
 
 
 def host_folder(url: str) -> str:
@@ -150,23 +161,27 @@ def _assemble(
     url: str,
     *,
     local: bool = False,
+    twin: int = 0,
 ) -> str:
     """Return the payload path from the host folder and the URL path segments.
 
     A local path never names a folder itself, so a local `index.html` keeps its name.
     """
+    if twin < 0:
+        raise ValueError(f"a twin is numbered from 1: {twin}")
     names = [
         _folder_name(segment, origin + "/" + "/".join(segments[: index + 1]))
         for index, segment in enumerate(segments[:-1])
     ]
-    name, ext = _file_name(segments[-1], query, url, local=local)
+    name, ext = _file_name(segments[-1], query, url, local=local, twin=twin > 0)
     parts = [WEB_FOLDER, folder, *names, name]
     path = "/".join(parts)
-    if len(path.encode("utf-8")) <= MAX_PATH_BYTES and all(
+    fits = len(path.encode("utf-8")) <= MAX_PATH_BYTES and all(
         len(part.encode("utf-8")) <= MAX_NAME_BYTES for part in parts
-    ):
+    )
+    if fits and twin <= 1:
         return path
-    tail = _digest("l:", url, 32) + (f".{ext}" if ext else "")
+    tail = _digest("l:", url, 32) + (f"-{twin}" if twin else "") + (f".{ext}" if ext else "")
     return "/".join([WEB_FOLDER, folder, LONG_FOLDER, tail])
 
 
@@ -198,12 +213,15 @@ def _folder_name(segment: str, prefix: str) -> str:
 
 
 def _file_name(
-    segment: str, query: str | None, url: str, *, local: bool = False
+    segment: str, query: str | None, url: str, *, local: bool = False, twin: bool = False
 ) -> tuple[str, str]:
-    """Return the file name for the last URL path segment and its extension (rules 2 to 6)."""
-    if not segment and query is None:
+    """Return the file name for the last URL path segment and its extension (rules 2 to 6).
+
+    A twin's name is always hashed, with 32 hex digits (rule 8).
+    """
+    if not segment and query is None and not twin:
         return "index.html", "html"
-    decoded = _plain(segment) if query is None else None
+    decoded = _plain(segment) if query is None and not twin else None
     text = unquote(segment, errors="replace") or "index.html"
     stem, dot, ext = text.rpartition(".")
     if not dot or not _EXT.fullmatch(ext):
@@ -212,7 +230,7 @@ def _file_name(
     if decoded is not None and "." in decoded and (local or decoded != "index.html"):
         return decoded, ext
     suffix = "" if query is None else "@" + _sanitise(unquote(query, errors="replace"))
-    name = f"{_sanitise(stem)}{suffix}~{_digest('f:', url)}"
+    name = f"{_sanitise(stem)}{suffix}~{_digest('f:', url, 32 if twin else 8)}"
     return (f"{name}.{ext}" if ext else name), ext
 
 

@@ -125,14 +125,13 @@ class Ingestion:
             if task.role == "media"
             else document_kind(result.content_type, task.via, named.name)
         )
-        note = common.note
+        notes = [note for note in (common.note, stored.note) if note is not None]
         if kind is not None and body.size > PARSE_LIMIT:
             # Parsers hold a document whole: stored, but its links are not followed, and the
             # log (and the WARC's copy of it) says so.
-            parse = (
+            notes.append(
                 f"{kind.upper()} over {PARSE_LIMIT // (1024 * 1024)} MiB: not searched for links"
             )
-            note = parse if note is None else f"{note}; {parse}"
             kind = None
         self.record(
             task,
@@ -143,7 +142,7 @@ class Ingestion:
                 received_size=body.received_size if body.received_digests else None,
                 received_digests=body.received_digests,
                 payload_path=stored.relpath,
-                note=note,
+                note="; ".join(notes) or None,
             ),
         )
         links = [] if kind is None else self._discover(task, result, kind, path)

@@ -30,6 +30,8 @@ class Stored:
     """The payload file, relative to the bag; None when only the WARC holds the bytes."""
     offset: int | None
     """The offset of the final response's record in the WARC; None without a WARC."""
+    note: str | None = None
+    """What the capture log should say about where the bytes went, when it is not the rule."""
 
 
 class Sink:
@@ -60,6 +62,8 @@ class Sink:
         # digest is the WARC's (sha256), and the bag's algorithms hash the WARC itself.
         self.payload_algorithms = options.checksums if self.files else ("sha256",)
         self._placed: dict[str, str] = {}
+        # Payload path -> the final URL stored there: a URL whose path is taken takes a twin.
+        self._owners: dict[str, str] = {}
 
     @property
     def keep_received(self) -> bool:
@@ -91,7 +95,7 @@ class Sink:
         offset = self._archive(result)
         if result.body is None or not self.files:
             return Stored(None, offset)
-        return Stored(self._place(result.final_url, result.body), offset)
+        return self._place(result.final_url, result.body, offset)
 
     def recorded_robots(self, result: FetchResult) -> None:
         """Write the WARC records of a robots.txt fetch (it is not a payload file)."""
@@ -112,24 +116,40 @@ class Sink:
             return self.recording.local(self.seed.display(result.final_url), result.body)
         return self.recording.fetched(result)
 
-    def _place(self, final: str, body: Body) -> str:
-        """Move a body into the bag under its payload path, once per final URL."""
+    def _place(self, final: str, body: Body, offset: int | None) -> Stored:
+        """Move a body into the bag under its payload path, once per final URL.
+
+        When another URL of the bag already has that path (a hash collision), the body takes
+        the first twin path that is free (layout's rule 8) and the log is told so.
+        """
         if final in self._placed:
             body.path.unlink(missing_ok=True)
-            return self._placed[final]
-        if final.startswith("file:"):
-            root = self.seed.root
-            assert root is not None
-            rel = Path(unquote(urlsplit(final).path)).relative_to(root).as_posix()
-            relpath = "data/" + local_payload_path(rel)
-        else:
-            relpath = "data/" + payload_path(final)
+            return Stored(self._placed[final], offset)
+        wanted = relpath = self._relpath(final, 0)
+        twin = 0
+        while relpath in self._owners:
+            twin += 1
+            relpath = self._relpath(final, twin)
         try:
             self.writer.place(body.path, relpath, body.size, body.digests)
         except OSError as exc:
             raise PackagingFailed(f"cannot write {relpath}: {exc.strerror or exc}") from exc
         self._placed[final] = relpath
-        return relpath
+        self._owners[relpath] = final
+        note = None
+        if twin:
+            other = self.seed.display(self._owners[wanted])
+            note = f"payload path {wanted} is {other}'s: stored under twin name {twin}"
+        return Stored(relpath, offset, note)
+
+    def _relpath(self, final: str, twin: int) -> str:
+        """Return the bag path of a final URL's payload file, or of its `twin`-th twin."""
+        if final.startswith("file:"):
+            root = self.seed.root
+            assert root is not None
+            rel = Path(unquote(urlsplit(final).path)).relative_to(root).as_posix()
+            return "data/" + local_payload_path(rel, twin)
+        return "data/" + payload_path(final, twin)
 
     def finish(self) -> Recorded | None:
         """Close the WARC, when there is one, and list it and its index in the bag."""
