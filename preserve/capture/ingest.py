@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from preserve.capture.seeds import Seed
-from preserve.capture.sinks import Sink
+from preserve.capture.sinks import Sink, Stored
 from preserve.discover import PARSE_LIMIT, find_css_links, find_html_links
 from preserve.errors import FetchFailed
 from preserve.models import Exchange, FetchResult, Link, LogRecord, Outcome, Role
@@ -69,6 +69,7 @@ class Ingestion:
         self.url_map: list[tuple[str, str]] = []
         # With --payload warc: URL, WARC path and record offset; and the seed's decoded bytes.
         self.warc_map: list[tuple[str, str, int]] = []
+        self._mapped: set[str] = set()
         self.seed_page: Path | None = None
         self.seed_result: FetchResult | None = None
         self.title: str | None = None
@@ -106,16 +107,11 @@ class Ingestion:
                 failed = replace(failed, outcome="skipped", reason="private-address")
             self.record(task, failed)
             return []
-        urls = dict.fromkeys((task.url, result.final_url))
-        if stored.relpath is not None:
-            for url in urls:
-                self.url_map.append((self.seed.display(url), stored.relpath))
-        elif stored.offset is not None and self.sink.relpath_of_warc is not None:
-            for url in urls:
-                self.warc_map.append(
-                    (self.seed.display(url), self.sink.relpath_of_warc, stored.offset)
-                )
+        self._map((task.url, result.final_url), stored)
+        # The first capture of the final URL, which this result may only have reached again.
+        described = stored.first or body
         # With --payload warc the decoded bytes are still in the staging tmp folder.
+        read = body if stored.relpath is None else described
         path = body.path if stored.relpath is None else self.sink.writer.bag_dir / stored.relpath
         named = (
             path if stored.relpath is not None else Path(unquote(urlsplit(result.final_url).path))
@@ -126,7 +122,7 @@ class Ingestion:
             else document_kind(result.content_type, task.via, named.name)
         )
         notes = [note for note in (common.note, stored.note) if note is not None]
-        if kind is not None and body.size > PARSE_LIMIT:
+        if kind is not None and read.size > PARSE_LIMIT:
             # Parsers hold a document whole: stored, but its links are not followed, and the
             # log (and the WARC's copy of it) says so.
             notes.append(
@@ -137,10 +133,10 @@ class Ingestion:
             task,
             replace(
                 common,
-                size=body.size,
-                digests=body.digests,
-                received_size=body.received_size if body.received_digests else None,
-                received_digests=body.received_digests,
+                size=described.size,
+                digests=described.digests,
+                received_size=described.received_size if described.received_digests else None,
+                received_digests=described.received_digests,
                 payload_path=stored.relpath,
                 note="; ".join(notes) or None,
             ),
@@ -152,6 +148,18 @@ class Ingestion:
             else:
                 body.path.unlink(missing_ok=True)
         return links
+
+    def _map(self, urls: tuple[str, str], stored: Stored) -> None:
+        """List the requested and final URL in urls.tsv, each once, where their bytes went."""
+        for url in dict.fromkeys(urls):
+            shown = self.seed.display(url)
+            if shown in self._mapped:
+                continue
+            self._mapped.add(shown)
+            if stored.relpath is not None:
+                self.url_map.append((shown, stored.relpath))
+            elif stored.offset is not None and self.sink.relpath_of_warc is not None:
+                self.warc_map.append((shown, self.sink.relpath_of_warc, stored.offset))
 
     def _common(self, task: Task, result: FetchResult) -> LogRecord:
         """Return the parts of a result's record that do not depend on its outcome."""

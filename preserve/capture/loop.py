@@ -121,6 +121,9 @@ class RunLoop:
         assert isinstance(work, Task)
         assert isinstance(outcome, FetchResult)
         links = self.ingestion.ingest(work, outcome)
+        if outcome.body is not None:
+            # Captured once: a later link to where this URL led is not fetched again.
+            self.seen.add(outcome.final_url)
         if work.role == "seed":
             self.frontier.add_origin(outcome.final_url)
         for link, base in links:

@@ -32,6 +32,17 @@ class Stored:
     """The offset of the final response's record in the WARC; None without a WARC."""
     note: str | None = None
     """What the capture log should say about where the bytes went, when it is not the rule."""
+    first: Body | None = None
+    """The body the log describes when it is not this result's own: the final URL's first."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Capture:
+    """The first capture of a final URL, which every later URL reaching it points at."""
+
+    relpath: str | None
+    offset: int | None
+    body: Body
 
 
 class Sink:
@@ -61,7 +72,7 @@ class Sink:
         # With --payload warc there is no payload file to list in a manifest: the payload's
         # digest is the WARC's (sha256), and the bag's algorithms hash the WARC itself.
         self.payload_algorithms = options.checksums if self.files else ("sha256",)
-        self._placed: dict[str, str] = {}
+        self._captured: dict[str, _Capture] = {}
         # Payload path -> the final URL stored there: a URL whose path is taken takes a twin.
         self._owners: dict[str, str] = {}
 
@@ -91,11 +102,19 @@ class Sink:
         """Write a result's WARC records, then place its payload file; return where they went.
 
         WARC records come first: with no content coding the payload file is the WARC's spool.
+        A final URL is stored once: a later result reaching it keeps its exchanges in the WARC,
+        as received, and is told where the first capture went (see `_again`).
         """
         offset = self._archive(result)
-        if result.body is None or not self.files:
+        final, body = result.final_url, result.body
+        if body is None:
             return Stored(None, offset)
-        return self._place(result.final_url, result.body, offset)
+        first = self._captured.get(final)
+        if first is not None:
+            return self._again(final, body, first)
+        stored = self._place(final, body, offset) if self.files else Stored(None, offset)
+        self._captured[final] = _Capture(stored.relpath, stored.offset, body)
+        return stored
 
     def recorded_robots(self, result: FetchResult) -> None:
         """Write the WARC records of a robots.txt fetch (it is not a payload file)."""
@@ -116,15 +135,28 @@ class Sink:
             return self.recording.local(self.seed.display(result.final_url), result.body)
         return self.recording.fetched(result)
 
+    def _again(self, final: str, body: Body, first: _Capture) -> Stored:
+        """Return where the first capture of `final` went, for a later result that reached it.
+
+        Its body is not stored (with --payload warc it is left for discovery to read): the
+        final URL's file and digests stay those of its first capture, and the note says how
+        this answer differed, when it did.
+        """
+        if self.files:
+            body.path.unlink(missing_ok=True)
+        note = f"{self.seed.display(final)} was captured before: this entry describes that capture"
+        if body.digests != first.body.digests:
+            algorithm, digest = next(iter(body.digests.items()))
+            kept = "not kept" if self.recording is None else "kept only in the WARC"
+            note += f"; this answer differed ({algorithm} {digest}), {kept}"
+        return Stored(first.relpath, first.offset, note, first=first.body)
+
     def _place(self, final: str, body: Body, offset: int | None) -> Stored:
-        """Move a body into the bag under its payload path, once per final URL.
+        """Move a body into the bag under its payload path.
 
         When another URL of the bag already has that path (a hash collision), the body takes
         the first twin path that is free (layout's rule 8) and the log is told so.
         """
-        if final in self._placed:
-            body.path.unlink(missing_ok=True)
-            return Stored(self._placed[final], offset)
         wanted = relpath = self._relpath(final, 0)
         twin = 0
         while relpath in self._owners:
@@ -134,7 +166,6 @@ class Sink:
             self.writer.place(body.path, relpath, body.size, body.digests)
         except OSError as exc:
             raise PackagingFailed(f"cannot write {relpath}: {exc.strerror or exc}") from exc
-        self._placed[final] = relpath
         self._owners[relpath] = final
         note = None
         if twin:
