@@ -2,7 +2,8 @@
 
 A manifest may name a file in another Unicode normalisation than the disk holds, or (written
 on a case-insensitive disk) one file under two spellings; `entry_files` finds the file each
-entry means. `hash_files` reads each file once for every algorithm it needs, N files at once.
+entry means. `hash_files` reads each file once for every algorithm it needs, N files at once,
+through the bag's Inventory (nothing outside the bag is opened).
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
+from preserve.bag.inventory import Inventory
 from preserve.bag.manifests import Manifest
-from preserve.bag.reader import new_hash
-
-_CHUNK = 1 << 20
+from preserve.bag.reader import Problem, new_hash
 
 
 def nfc(path: str) -> str:
@@ -59,31 +58,33 @@ def entry_files(manifest: Manifest, resolve: Resolver) -> dict[str, str | None]:
     return found
 
 
-def _hash_file(job: tuple[str, tuple[str, ...]]) -> dict[str, str] | str:
-    """Return the digests of one file for each algorithm, or why it could not be read."""
-    path, algorithms = job
-    hashes = {a: h for a in algorithms if (h := new_hash(a)) is not None}
-    try:
-        with Path(path).open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                for hashed in hashes.values():
-                    hashed.update(chunk)
-    except OSError as exc:
-        return f"cannot read: {exc.strerror}"
-    return {algorithm: hashed.hexdigest() for algorithm, hashed in hashes.items()}
-
-
 def hash_files(
-    root: Path, wanted: dict[str, set[str]], processes: int
-) -> dict[str, dict[str, str] | str]:
-    """Return the digests of every file in `wanted` (path → algorithms), N files at a time."""
+    inventory: Inventory, wanted: dict[str, set[str]], processes: int
+) -> dict[str, dict[str, str] | Problem]:
+    """Return the digests of every file in `wanted` (path → algorithms), N files at a time.
+
+    Each file is read once for all its algorithms; one that cannot be read gives its problem.
+    """
+
+    def digest(relpath: str) -> dict[str, str] | Problem:
+        hashes = {a: h for a in sorted(wanted[relpath]) if (h := new_hash(a)) is not None}
+        return inventory.digests(relpath, hashes)
+
     paths = sorted(wanted)
-    jobs = [(str(Path(root, *p.split("/"))), tuple(sorted(wanted[p]))) for p in paths]
-    if processes > 1 and len(jobs) > 1:
-        # Threads, not processes: hashlib and file reads release the GIL on large buffers, so
-        # N threads hash on N cores without the start-up cost of spawning interpreters.
-        with ThreadPoolExecutor(max_workers=min(processes, len(jobs))) as pool:
-            results = list(pool.map(_hash_file, jobs))
-    else:
-        results = [_hash_file(job) for job in jobs]
-    return dict(zip(paths, results, strict=True))
+    if processes < 2 or len(paths) < 2:
+        return {path: digest(path) for path in paths}
+    results: dict[str, dict[str, str] | Problem] = {}
+    # One shared iterator that N threads draw from (a list iterator hands out each item once):
+    # a task per file would cost more than hashing a small file. Threads, not processes:
+    # hashlib and file reads release the GIL, so N threads hash on N cores without the
+    # start-up cost of spawning interpreters.
+    work = iter(paths)
+
+    def drain() -> None:
+        for path in work:
+            results[path] = digest(path)
+
+    with ThreadPoolExecutor(max_workers=min(processes, len(paths))) as pool:
+        for done in [pool.submit(drain) for _ in range(min(processes, len(paths)))]:
+            done.result()
+    return {path: results[path] for path in paths}

@@ -1,27 +1,25 @@
 """What `preserve info` shows of a bag: declaration, bag-info, Dublin Core, payload, capture.
 
-Reads only tag files and small metadata files; a serialised bag is read in place, nothing is
-extracted. Nothing is verified here: that is `validate`'s job.
+Reads bagit.txt and bag-info.txt as `validate` reads them (checks.read_bag), and the small
+metadata files within MAX_TAG_BYTES each; a serialised bag is read in place, nothing is
+extracted. The capture log is read line by line, each line one JSON object read by
+fields.read_json (at most 16 MiB, nested at most 64 deep). Nothing is verified here: that is
+`validate`'s job; what could not be read is listed in the description's `problems`.
 """
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from preserve.bag.archive import open_archive
-from preserve.bag.inventory import take_inventory
-from preserve.bag.reader import (
-    MANIFEST_NAME,
-    decode_tag_bytes,
-    parse_fields,
-    printable,
-    read_declaration,
-)
+from preserve.bag.archive import Archive, open_archive
+from preserve.bag.checks import BagFolder, read_bag, read_files
+from preserve.bag.inventory import Inventory
+from preserve.bag.reader import MANIFEST_NAME, MAX_TAG_BYTES, Problem, printable
 from preserve.errors import BadInput
+from preserve.fields import MAX_JSON_BYTES, JsonProblem, read_json
 
 DC = "http://purl.org/dc/elements/1.1/"
 DCTERMS = "http://purl.org/dc/terms/"
@@ -34,7 +32,8 @@ CAPTURE_LOG = "data/logs/capture-log.jsonl"
 PAGE_DATES = ("created", "issued", "modified", "date")
 """The page's dates `info` shows, each under its DCMI term (`date` for an unqualified one)."""
 
-_LIMIT = 64 << 20
+ARCHIVE_READ_LIMIT = 64 << 20
+"""The largest file read from a serialised bag, where a file is read whole."""
 
 
 def _plural(n: int, noun: str) -> str:
@@ -97,6 +96,8 @@ class BagDescription:
     dates: tuple[tuple[str, str], ...] = ()
     """The page's dates from the Dublin Core record: (term, value) in `PAGE_DATES` order."""
     capture: CaptureSummary | None = None
+    problems: tuple[Problem, ...] = ()
+    """What could not be read: a tag or metadata file past its bounds, not text, a link out."""
 
     def values(self, label: str) -> list[str]:
         """Return every bag-info value of `label` (case-insensitive), in order."""
@@ -132,10 +133,11 @@ class BagDescription:
             "tag_algorithms": list(self.tag_algorithms),
             "profile_identifiers": self.profile_identifiers,
             "capture": capture,
+            "problems": [p.to_dict() for p in self.problems],
         }
 
     def text(self) -> str:
-        """Return the summary as lines of text, one fact per line, bag-info last."""
+        """Return the summary as lines of text, one fact per line, then bag-info, then problems."""
         shown = f"{self.path} ({self.serialization})" if self.serialization else str(self.path)
         lines = [
             ("bag", shown),
@@ -153,70 +155,89 @@ class BagDescription:
         out = [f"{name + ':':<15}{value}" for name, value in lines if value is not None]
         out.append("bag-info:")
         out += [f"  {label}: {value}" for label, value in self.bag_info]
+        if self.problems:
+            out.append("not read:")
+            out += [f"  {p.path}: {p.message}" for p in self.problems]
         return "\n".join(out)
 
 
 def inspect_bag(path: Path) -> BagDescription:
     """Return the summary of the bag at `path`, a folder or a .zip/.tar/.tar.gz file.
 
-    Raises BadInput if `path` is missing or unreadable, not a bag (no bagit.txt), or an
-    archive that is damaged or has unsafe entries.
+    Raises BadInput if `path` is missing or unreadable, not a bag (no bagit.txt, or one that
+    cannot be read), or an archive that is damaged or has unsafe entries.
     """
-    serialization = None
     try:
         if path.is_dir():
-            inventory = take_inventory(path)
-            files = inventory.files
-
-            def read(relpath: str) -> bytes | None:
-                if files.get(relpath, _LIMIT + 1) > _LIMIT:
-                    return None
-                return Path(path, *relpath.split("/")).read_bytes()
-
-            return _summarise(path, None, files, read)
+            return _summarise(path, None, read_bag(path, lists=False))
         if not path.exists():
             raise BadInput(f"{path}: no such file or folder")
         with open_archive(path) as archive:
             if archive.problems:
                 first = archive.problems[0]
                 raise BadInput(f"{path} is not a safe archive: {first.path}: {first.message}")
-            serialization = archive.format
-            files = {m.path: m.size for m in archive.members.values() if m.kind == "file"}
-            return _summarise(path, serialization, files, archive.read)
+            bag = read_files(_ArchiveFiles(archive), lists=False)
+            return _summarise(path, archive.format, bag)
     except OSError as exc:
         raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
-def _summarise(
-    path: Path,
-    serialization: str | None,
-    files: dict[str, int],
-    read: Callable[[str], bytes | None],
-) -> BagDescription:
-    """Return the summary of a bag given its files (path → size) and a way to read them."""
-    declaration_bytes = read("bagit.txt") if "bagit.txt" in files else None
-    if declaration_bytes is None:
-        raise BadInput(f"{path} is not a bag: no bagit.txt")
-    declaration, _ = read_declaration(declaration_bytes)
-    fields: list[tuple[str, str]] = []
-    raw = read("bag-info.txt") if "bag-info.txt" in files else None
-    if raw is not None:
-        text, _problem = decode_tag_bytes(raw, "bag-info.txt", declaration.codec)
-        if text is not None:
-            fields, _ = parse_fields(text, "bag-info.txt", strict=False)
-    payload = {p: s for p, s in files.items() if p.startswith("data/")}
-    dublin_core = next(
-        (found for name in DC_LOCATIONS if name in files and (found := _dublin_core(read(name)))),
-        {},
-    )
-    captured = next(
-        (when for name in PREMIS_LOCATIONS if name in files and (when := _captured(read(name)))),
-        None,
-    )
+class _ArchiveFiles(Inventory):
+    """The files of a serialised bag, read in place: each read whole, at most 64 MiB."""
+
+    def __init__(self, archive: Archive) -> None:
+        super().__init__(archive.path)
+        self.archive = archive
+        for member in archive.members.values():
+            if member.kind == "file":
+                self.files[member.path] = member.size
+                (self.payload if member.path.startswith("data/") else self.tags)[member.path] = (
+                    member.size
+                )
+
+    def chunks(self, relpath: str, problems: list[Problem], limit: int | None) -> Iterator[bytes]:
+        """Yield the bytes of the member `relpath` in one piece, if within `limit` (64 MiB)."""
+        limit = ARCHIVE_READ_LIMIT if limit is None else min(limit, ARCHIVE_READ_LIMIT)
+        size = self.files.get(relpath)
+        if size is None or size > limit:
+            why = "not a file in the bag" if size is None else f"larger than {limit >> 20} MiB"
+            problems.append(Problem("bad-tag-file", printable(relpath), f"{why}; not read"))
+            return
+        data = self.archive.read(relpath, limit)
+        if data is not None:
+            yield data
+
+
+def _summarise(path: Path, serialization: str | None, bag: BagFolder) -> BagDescription:
+    """Return the summary of a bag read with `lists=False`."""
+    declaration, files = bag.declaration, bag.inventory.files
+    if declaration is None:
+        why = bag.problem_of("bagit.txt")
+        raise BadInput(
+            f"{path} is not a bag: " + (f"bagit.txt: {why.message}" if why else "no bagit.txt")
+        )
+    if "bagit.txt" in bag.unread:
+        raise BadInput(f"cannot read {path}: bagit.txt: {bag.unread['bagit.txt'].message}")
+    wanted = {"bag-info.txt", *DC_LOCATIONS, *PREMIS_LOCATIONS, CAPTURE_LOG}
+    problems = [p for p in bag.problems if p.path in wanted]
+
+    def read(relpath: str) -> bytes | None:
+        if relpath not in files:
+            return None
+        data = bag.inventory.read(relpath, MAX_TAG_BYTES)
+        if isinstance(data, Problem):
+            problems.append(data)
+            return None
+        return data
+
+    fields = bag.bag_info
+    dublin_core = next((found for name in DC_LOCATIONS if (found := _dublin_core(read(name)))), {})
+    captured = next((when for name in PREMIS_LOCATIONS if (when := _captured(read(name)))), None)
     capture = None
     agents = [v for k, v in fields if k.lower() == "bag-software-agent"]
     if CAPTURE_LOG in files and any(a.startswith("preserve/") for a in agents):
-        capture = _capture_summary(read(CAPTURE_LOG))
+        capture = read_capture_log(bag.inventory.chunks(CAPTURE_LOG, problems, None), problems)
+    payload = bag.inventory.payload
     return BagDescription(
         path=path,
         serialization=serialization,
@@ -232,6 +253,7 @@ def _summarise(
         captured=captured,
         dates=tuple((term, dublin_core[term]) for term in PAGE_DATES if term in dublin_core),
         capture=capture,
+        problems=tuple(problems),
     )
 
 
@@ -247,7 +269,8 @@ def _dublin_core(data: bytes | None) -> dict[str, str]:
         return {}
     try:
         root = ET.fromstring(data)  # noqa: S314 - expat refuses entity expansion attacks
-    except ET.ParseError:
+    except (ET.ParseError, ValueError, LookupError):
+        # ValueError and LookupError: an XML declaration naming an encoding expat cannot use.
         return {}
     wanted = {
         "title": (f"{{{DCTERMS}}}title", f"{{{DC}}}title"),
@@ -273,7 +296,7 @@ def _captured(data: bytes | None) -> str | None:
         return None
     try:
         root = ET.fromstring(data)  # noqa: S314 - expat refuses entity expansion attacks
-    except ET.ParseError:
+    except (ET.ParseError, ValueError, LookupError):
         return None
     for event in root.iter(f"{{{PREMIS}}}event"):
         kind = event.findtext(f"{{{PREMIS}}}eventType") or ""
@@ -283,18 +306,54 @@ def _captured(data: bytes | None) -> str | None:
     return None
 
 
-def _capture_summary(data: bytes | None) -> CaptureSummary | None:
-    """Return the counts of a capture log (one JSON object per line); None if unreadable."""
-    if data is None:
-        return None
+def read_capture_log(chunks: Iterable[bytes], problems: list[Problem]) -> CaptureSummary | None:
+    """Return the counts of a capture log given as byte chunks (one JSON object per line).
+
+    A line that is not a JSON object within fields.read_json's bounds is not counted; the
+    first such line and how many there were is a problem. A line past MAX_JSON_BYTES ends
+    the count there. None when nothing could be counted and something could not be read.
+    """
+    before = len(problems)
     counts: dict[str, dict[str, int]] = {}
-    for line in data.decode("utf-8", "replace").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
+    skipped: list[str] = []
+    for number, line in enumerate(json_lines(chunks, problems), 1):
+        if not line.strip():
             continue
-        if isinstance(record, dict):
-            role, outcome = str(record.get("role")), str(record.get("outcome"))
-            by_outcome = counts.setdefault(role, {})
-            by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
-    return CaptureSummary(counts)
+        try:
+            record = read_json(line)
+        except JsonProblem as exc:
+            skipped.append(f"line {number}: {exc}")
+            continue
+        if not isinstance(record, dict):
+            skipped.append(f"line {number}: not a JSON object")
+            continue
+        role, outcome = str(record.get("role")), str(record.get("outcome"))
+        by_outcome = counts.setdefault(role, {})
+        by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
+    if skipped:
+        message = f"{_plural(len(skipped), 'line')} not counted, the first at {skipped[0]}"
+        problems.append(Problem("bad-tag-file", CAPTURE_LOG, message))
+    return None if not counts and len(problems) > before else CaptureSummary(counts)
+
+
+def json_lines(chunks: Iterable[bytes], problems: list[Problem]) -> Iterator[bytes]:
+    """Yield the LF-ended lines of a JSON Lines file given as chunks, each of MAX_JSON_BYTES.
+
+    A longer line ends the file there, with a problem added to `problems`.
+    """
+    pending = b""
+    number = 0
+    for chunk in chunks:
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        number += len(lines)
+        if len(pending) > MAX_JSON_BYTES or any(len(line) > MAX_JSON_BYTES for line in lines):
+            break
+        yield from lines
+    else:
+        if len(pending) <= MAX_JSON_BYTES:
+            if pending:
+                yield pending
+            return
+    message = f"a line past line {number:,} is longer than {MAX_JSON_BYTES >> 20} MiB; not read on"
+    problems.append(Problem("bad-tag-file", CAPTURE_LOG, message))

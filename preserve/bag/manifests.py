@@ -1,21 +1,29 @@
-"""A bag's lists: payload and tag manifests, and fetch.txt, each line read with its problems."""
+"""A bag's lists: payload and tag manifests, and fetch.txt, each line read with its problems.
+
+Each reader takes the file's lines (as `reader.decode_lines` yields them, each at most
+MAX_LINE_CHARS) and never raises on what they hold; a fetch.txt length is at most
+fields.MAX_DIGITS ASCII digits.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from preserve.bag.reader import (
     MANIFEST_NAME,
+    MAX_PROBLEMS,
     Problem,
     Version,
     check_path,
     decode_path,
+    excerpt,
     new_hash,
     printable,
-    split_lines,
 )
+from preserve.fields import MAX_DIGITS, decimal
 
 _MANIFEST_LINE = re.compile(r"([^ \t]+)[ \t]+(.*)")
 _FETCH_LINE = re.compile(r"([^ \t]+)[ \t]+([^ \t]+)[ \t]+(.*)")
@@ -43,8 +51,8 @@ class Manifest:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def parse_manifest(name: str, text: str, version: Version) -> Manifest:
-    """Return the manifest `name` read from its text, with each bad line reported.
+def parse_manifest(name: str, lines: Iterable[str], version: Version) -> Manifest:
+    """Return the manifest `name` read from its lines, with each bad line reported.
 
     A path listed twice is kept once: with different digests that is a problem; with the same
     digest a problem in a 1.0 bag and a warning before. md5sum's `*` and a leading `./` are
@@ -59,15 +67,19 @@ def parse_manifest(name: str, text: str, version: Version) -> Manifest:
     seen: dict[str, str] = {}
     normal: dict[str, str] = {}
     marks: set[str] = set()
-    for number, line in enumerate(split_lines(text), 1):
+    for number, line in enumerate(lines, 1):
+        if len(manifest.problems) >= MAX_PROBLEMS:
+            message = f"more than {MAX_PROBLEMS:,} problems; not read past line {number - 1:,}"
+            manifest.problems.append(Problem("bad-manifest", name, message))
+            break
         if not line.strip():
             continue
         read = _manifest_line(manifest, f"{name} line {number}", line, length, version, marks)
         if read is None:
             continue
         digest, path = read
-        shown = printable(path)
         if path in seen:
+            shown = printable(path)
             if seen[path] != digest:
                 manifest.problems.append(
                     Problem("duplicate-entry", shown, f"{name} lists it twice, with two digests")
@@ -81,7 +93,7 @@ def parse_manifest(name: str, text: str, version: Version) -> Manifest:
             manifest.warnings.append(
                 Problem(
                     "normalization-twins",
-                    shown,
+                    printable(path),
                     f"{name} lists it twice, in two Unicode normalisations (NFC and NFD)",
                 )
             )
@@ -113,13 +125,15 @@ def _manifest_line(
     found = _MANIFEST_LINE.fullmatch(line)
     if found is None:
         manifest.problems.append(
-            Problem("bad-manifest", name, f"{where} is not 'checksum path': {line!r}")
+            Problem("bad-manifest", name, f"{where} is not 'checksum path': {excerpt(line)!r}")
         )
         return None
     digest, raw = found.group(1), found.group(2)
     if not _HEX.fullmatch(digest) or (length is not None and len(digest) != length):
         manifest.problems.append(
-            Problem("bad-manifest", name, f"{where}: {digest!r} is not a {name[:-4]} digest")
+            Problem(
+                "bad-manifest", name, f"{where}: {excerpt(digest)!r} is not a {name[:-4]} digest"
+            )
         )
         return None
     if raw.startswith("*"):
@@ -155,12 +169,16 @@ class FetchItem:
     path: str
 
 
-def parse_fetch(text: str, version: Version) -> tuple[list[FetchItem], list[Problem]]:
-    """Return the items of fetch.txt and a problem for every malformed or unsafe line."""
+def parse_fetch(lines: Iterable[str], version: Version) -> tuple[list[FetchItem], list[Problem]]:
+    """Return the items of fetch.txt (from its lines) and a problem for every bad line."""
     items: list[FetchItem] = []
     problems: list[Problem] = []
-    for number, line in enumerate(split_lines(text), 1):
+    for number, line in enumerate(lines, 1):
         where = f"fetch.txt line {number}"
+        if len(problems) >= MAX_PROBLEMS:
+            message = f"more than {MAX_PROBLEMS:,} problems; not read past line {number - 1:,}"
+            problems.append(Problem("bad-fetch", "fetch.txt", message))
+            break
         if not line.strip():
             continue
         found = _FETCH_LINE.fullmatch(line)
@@ -169,11 +187,15 @@ def parse_fetch(text: str, version: Version) -> tuple[list[FetchItem], list[Prob
             continue
         url, length, raw = found.groups()
         if not _URL.fullmatch(url):
-            problems.append(Problem("bad-fetch", "fetch.txt", f"{where}: {url!r} is not a URL"))
-        if length != "-" and not length.isdigit():
-            problems.append(
-                Problem("bad-fetch", "fetch.txt", f"{where}: length {length!r} is not a number")
+            message = f"{where}: {excerpt(url)!r} is not a URL"
+            problems.append(Problem("bad-fetch", "fetch.txt", message))
+        size = decimal(length)
+        if length != "-" and size is None:
+            message = (
+                f"{where}: length {excerpt(length)!r} is not a number"
+                f" (ASCII digits, at most {MAX_DIGITS})"
             )
+            problems.append(Problem("bad-fetch", "fetch.txt", message))
         path, encoding_problem = decode_path(raw, version)
         shown = printable(path)
         if encoding_problem is not None:
@@ -185,5 +207,5 @@ def parse_fetch(text: str, version: Version) -> tuple[list[FetchItem], list[Prob
         if not path.startswith("data/"):
             problems.append(Problem("bad-fetch", shown, f"{where} names a file outside data/"))
             continue
-        items.append(FetchItem(url, int(length) if length.isdigit() else None, path))
+        items.append(FetchItem(url, size, path))
     return items, problems

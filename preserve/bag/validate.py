@@ -15,20 +15,14 @@ from typing import Literal
 
 from preserve.bag.archive import open_archive
 from preserve.bag.checks import (
-    FolderCheck,
     check_checksums,
     check_completeness,
     check_oxum,
-    read_tag_files,
+    read_bag,
 )
 from preserve.bag.conformance import BagFacts, check_bag
-from preserve.bag.inventory import take_inventory
 from preserve.bag.profile import Profile, load_profile
-from preserve.bag.reader import (
-    MANIFEST_NAME,
-    Problem,
-    read_declaration,
-)
+from preserve.bag.reader import MANIFEST_NAME, Problem
 from preserve.errors import BadInput
 
 Mode = Literal["full", "fast", "completeness"]
@@ -189,15 +183,13 @@ def _validate_folder(
     archive_warnings: Iterable[Problem],
 ) -> ValidationReport:
     """Validate the bag folder `root`; the report names it `shown_as`."""
-    inventory = take_inventory(root)
-    if "bagit.txt" not in inventory.files:
+    check = read_bag(root)
+    inventory, declaration = check.inventory, check.declaration
+    if declaration is None:
         message = "no bagit.txt, which every bag must have (RFC 8493 §2.1.1)"
         found = (*inventory.problems, Problem("not-a-bag", "bagit.txt", message))
         return ValidationReport(shown_as, mode, found, tuple(archive_warnings))
-    declaration, problems = read_declaration((root / "bagit.txt").read_bytes())
-    check = FolderCheck(root, inventory, declaration, [*inventory.problems, *problems])
-    check.warnings.extend(archive_warnings)
-    read_tag_files(check)
+    check.warnings[:0] = archive_warnings
     payload = inventory.payload
     if mode == "fast":
         check_oxum(check, payload, required=True)
