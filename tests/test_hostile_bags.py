@@ -40,12 +40,19 @@ from preserve.bag.reader import (
 )
 from preserve.bag.validate import validate
 from preserve.cli import main
+from preserve.errors import BadInput
+from preserve.wacz import pages_jsonl
 
 from .test_validate import FILES, build_bag, digest, found, retag
 
 EXAMPLES = settings(max_examples=2000)
 
 LOG = b'{"url": "http://example.org/", "role": "seed", "outcome": "captured"}\n'
+WARC_FILES = {
+    "data/warc/bag.warc.gz": b"WARC/1.1\r\n\r\nnot a real record, export does not parse it",
+    "data/warc/bag.cdxj": b'org,example)/ 20240501000000 {"url": "http://example.org/"}\n',
+    "data/logs/capture-log.jsonl": LOG,
+}
 
 
 def run(*args: str | Path) -> Result:
@@ -56,6 +63,10 @@ def rewrite_tag(bag: Path, name: str, data: bytes) -> None:
     """Replace a tag file's bytes and bring the tag manifests up to date."""
     (bag / name).write_bytes(data)
     retag(bag)
+
+
+def export(bag: Path, target: Path) -> Result:
+    return run("export", bag, "--wacz", target)
 
 
 # --- tag files: encodings that are no text encoding --------------------------------------------
@@ -248,6 +259,116 @@ def test_a_capture_log_nested_200000_deep_is_described_not_a_traceback(tmp_path:
             "message": "2 lines not counted, the first at line 2: nested more than 64 deep",
         }
     ]
+
+
+# --- export: nothing taken unless the bag vouches for it ------------------------------------------
+
+
+@pytest.mark.parametrize("outside", ["/etc/hostname", "/dev/zero"])
+@pytest.mark.timeout(30)
+def test_export_never_follows_a_warc_linked_out_of_the_bag(tmp_path: Path, outside: str) -> None:
+    if not Path(outside).exists():
+        pytest.skip(f"{outside} is not on this system")
+    bag = build_bag(tmp_path / "bag", WARC_FILES)
+    warc = bag / "data" / "warc" / "bag.warc.gz"
+    warc.unlink()
+    warc.symlink_to(outside)
+    target = tmp_path / "out" / "bag.wacz"
+    result = export(bag, target)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        f"preserve: error: {bag}: data/warc/bag.warc.gz: a symbolic link leading out of the bag;"
+        " not followed (the bag is damaged; preserve validate lists what changed)\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_needs_bagit_txt(tmp_path: Path) -> None:
+    bag = build_bag(tmp_path / "bag", WARC_FILES)
+    (bag / "bagit.txt").unlink()
+    result = export(bag, tmp_path / "bag.wacz")
+    assert result.exit_code == 2
+    assert result.stderr == f"preserve: error: {bag} is not a bag: no bagit.txt\n"
+    assert not (tmp_path / "bag.wacz").exists()
+
+
+@pytest.mark.parametrize("algorithms", [("sha512",), ("md5",), ("sha256", "sha1")])
+def test_export_checks_the_warc_against_every_manifest(
+    tmp_path: Path, algorithms: tuple[str, ...]
+) -> None:
+    bag = build_bag(tmp_path / "bag", WARC_FILES, algorithms=algorithms)
+    assert export(bag, tmp_path / "good.wacz").exit_code == 0
+    warc = bag / "data" / "warc" / "bag.warc.gz"
+    warc.write_bytes(b"X" + warc.read_bytes()[1:])
+    result = export(bag, tmp_path / "bad.wacz")
+    assert result.exit_code == 1
+    named = " and ".join(f"manifest-{a}.txt" for a in sorted(algorithms))
+    assert f"data/warc/bag.warc.gz does not match the bag's {named} (nothing was" in result.stderr
+    assert not (tmp_path / "bad.wacz").exists()
+    assert list(tmp_path.glob(".*partial*")) == []
+
+
+def test_export_checks_the_index_and_the_log_too(tmp_path: Path) -> None:
+    for name in ("data/warc/bag.cdxj", "data/logs/capture-log.jsonl"):
+        bag = build_bag(tmp_path / name.replace("/", "-"), WARC_FILES)
+        (bag / name).write_bytes((bag / name).read_bytes() + b"\n")
+        result = export(bag, tmp_path / "x.wacz")
+        assert result.exit_code == 1, result.output
+        assert f"{name} does not match the bag's manifest-" in result.stderr
+        assert not (tmp_path / "x.wacz").exists()
+
+
+def test_export_refuses_a_warc_no_manifest_lists(tmp_path: Path) -> None:
+    bag = build_bag(tmp_path / "bag", WARC_FILES)
+    (bag / "data" / "warc" / "extra.warc.gz").write_bytes(b"WARC/1.1\r\n")
+    (bag / "data" / "warc" / "extra.cdxj").write_bytes(b"")
+    result = export(bag, tmp_path / "x.wacz")
+    assert result.exit_code == 1
+    assert "data/warc/extra.warc.gz: not in manifest-sha256.txt" in result.stderr
+    assert not (tmp_path / "x.wacz").exists()
+    bare = build_bag(tmp_path / "bare", WARC_FILES, algorithms=("sha256",))
+    for manifest in bare.glob("manifest-*.txt"):
+        manifest.unlink()
+    result = export(bare, tmp_path / "x.wacz")
+    assert result.exit_code == 1
+    assert "no payload manifest vouches for any file" in result.stderr
+
+
+@pytest.mark.timeout(30)
+def test_export_of_a_bag_with_a_fifo_for_bag_info_ends(tmp_path: Path) -> None:
+    bag = build_bag(tmp_path / "bag", WARC_FILES)
+    (bag / "bag-info.txt").unlink()
+    os.mkfifo(bag / "bag-info.txt")
+    result = export(bag, tmp_path / "x.wacz")
+    assert result.exit_code == 1
+    assert "bag-info.txt: not a regular file (a device, FIFO or socket); not read" in result.stderr
+    assert not (tmp_path / "x.wacz").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "said"),
+    [
+        (
+            "data/logs/capture-log.jsonl",
+            b"[" * 200_000 + b"\n",
+            "line 1 cannot be read: it is not a JSON object: nested more than 64 deep",
+        ),
+        ("data/logs/capture-log.jsonl", b'{"url": 1' + b"0" * 5000 + b"}\n", "more than 30 digits"),
+        ("data/logs/capture-log.jsonl", b"\xff\xfe\n", "line 1 cannot be read"),
+        ("data/warc/bag.cdxj", b"\xff\n", "data/warc/bag.cdxj cannot be read: it is not UTF-8"),
+    ],
+)
+def test_export_of_an_index_or_log_that_cannot_be_read_is_exit_2(
+    tmp_path: Path, name: str, data: bytes, said: str
+) -> None:
+    # Built so, not changed afterwards: the manifests vouch for these bytes.
+    bag = build_bag(tmp_path / "bag", {**WARC_FILES, name: data})
+    assert validate(bag).valid
+    result = export(bag, tmp_path / "x.wacz")
+    assert result.exit_code == 2, result.output
+    assert said in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "x.wacz").exists()
 
 
 # --- cost linear in the bag ----------------------------------------------------------------------
@@ -461,6 +582,12 @@ def test_any_capture_log_gives_counts_or_a_problem(log: bytes, cut: int) -> None
     if summary is not None:
         summary.text()
     assert all(p.path == "data/logs/capture-log.jsonl" for p in problems)
+    try:
+        pages, count = pages_jsonl(log, "A title")
+    except BadInput as exc:
+        assert "capture-log.jsonl line" in str(exc)
+    else:
+        assert len(pages.decode("utf-8").splitlines()) == count + 1
 
 
 @settings(max_examples=200)
