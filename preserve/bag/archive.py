@@ -1,53 +1,62 @@
-"""Serialised bags read back without trusting them: every entry checked before extraction.
+"""Serialised bags read without trusting them: every entry checked, contents read in place.
 
-A serialised bag holds one top folder named after the bag (RFC 8493 §4). No entry may leave
-that folder (absolute paths, `..`, links pointing out) and devices or FIFOs are refused. Links
-inside the bag are extracted as copies of their target, so extraction never creates a link a
-later entry could follow.
+Every entry is checked by name first (`entries.py`): a path out of the bag, a device or a
+FIFO is a problem that makes the bag invalid. An entry preserve cannot read (encrypted,
+compressed by a method Python lacks, a sparse tar entry) or an archive past the bounds below
+is bad input. Contents are then read where they lie, each archive entry once and in archive
+order (going back in a gzip stream means decompressing it again from the start); a link is
+read as its target, never copied. Bounds: MAX_ENTRIES entries, MAX_LINKS links, MAX_LINK_HOPS
+in a chain; extraction (`extract.py`) writes each file once, within its declared size.
 """
 
 from __future__ import annotations
 
 import gzip
-import posixpath
+import os
 import re
-import stat
-import tarfile
 import zipfile
-import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Literal
+from typing import IO
 
-from preserve.bag.reader import Problem, check_path, printable
+from preserve.bag.entries import MAX_LINK_HOPS, Entry, Member, check_entries, clean
+from preserve.bag.extract import extract_members
+from preserve.bag.reader import Problem, new_hash, printable
+from preserve.bag.scratch import Scratch
+from preserve.bag.tarscan import (
+    CHUNK,
+    ArchiveTooLarge,
+    BlockStream,
+    TarDamaged,
+    TarEntry,
+    TarSparse,
+    scan_tar,
+)
+from preserve.bag.zipscan import classify, declared_entries
 from preserve.errors import BadInput
+from preserve.pausepoint import pause_point
 
-_CHUNK = 1 << 20
-_ARCHIVE_ERRORS = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)
+__all__ = ["MAX_ENTRIES", "MAX_LINKS", "MAX_LINK_HOPS", "Archive", "Member", "open_archive"]
 
+MAX_ENTRIES = 1_000_000
+"""The most entries read from one archive: each is held in memory while the bag is read."""
+MAX_LINKS = 10_000
+"""The most symbolic and hard links in one archive; bags rarely hold any."""
+LIST_CACHE = 64 << 20
+"""Bytes of the bag's lists kept in memory from a tar as its listing reads past them, so
+reading them later does not decompress the archive again."""
+LISTS = re.compile(r"bagit\.txt|bag-info\.txt|fetch\.txt|(tag)?manifest-[A-Za-z0-9_-]+\.txt")
+"""The tag files a validator reads as text, the bag's lists: bagit.txt, bag-info.txt,
+fetch.txt and the manifests."""
 
-@dataclass(frozen=True, slots=True)
-class Member:
-    """One usable entry of a serialised bag, by its path inside the top folder."""
+# What a damaged archive raises from zipfile, gzip, zlib, bz2, lzma or our tar reader (a
+# ValueError): each is the archive's fault, reported as bad input.
+DAMAGED = (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError)
 
-    path: str
-    kind: Literal["file", "dir"]
-    size: int
-    source: str
-    """The archive entry holding the bytes (the link's target for a link)."""
-
-
-_Refusal = Literal["unsafe-path", "special-file", "bad-archive"]
-
-
-@dataclass(slots=True)
-class _Raw:
-    name: str
-    kind: Literal["file", "dir", "symlink", "hardlink", "special"]
-    size: int
-    link: str | None = None
+Location = zipfile.ZipInfo | TarEntry
 
 
 def sniff_format(path: Path) -> str | None:
@@ -63,21 +72,30 @@ def sniff_format(path: Path) -> str | None:
     return None
 
 
+def is_list(relpath: str) -> bool:
+    """Return True for one of a bag's lists: bagit.txt, bag-info.txt, fetch.txt, a manifest."""
+    return LISTS.fullmatch(relpath) is not None
+
+
 @dataclass(slots=True)
 class Archive:
     """A serialised bag opened for reading, its entries checked; use `open_archive`.
 
-    `problems` lists every unsafe or unusable entry; when it is not empty, `extract` refuses.
+    `problems` lists every unsafe or unusable entry; when it is not empty, nothing is read.
     """
 
     path: Path
     format: str
-    handle: zipfile.ZipFile | tarfile.TarFile
+    handle: zipfile.ZipFile | None = None
     top: str | None = None
     members: dict[str, Member] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
-    tar_entries: dict[str, tarfile.TarInfo] = field(default_factory=dict)
+    sources: dict[str, Location] = field(default_factory=dict)
+    """Where the bytes of each archive entry a member reads lie."""
+    _kept: dict[str, bytes] = field(default_factory=dict)
+    _file: IO[bytes] | None = None
+    _stream: BlockStream | None = None
 
     def __enter__(self) -> Archive:
         """Return this archive, to be closed on leaving the block."""
@@ -90,65 +108,137 @@ class Archive:
         traceback: TracebackType | None,
     ) -> None:
         """Close the archive file."""
-        self.handle.close()
+        self.close()
 
-    def _chunks(self, source: str) -> Iterator[bytes]:
+    def close(self) -> None:
+        """Close the archive file; calling it again does nothing."""
+        if self.handle is not None:
+            self.handle.close()
+        if self._file is not None:
+            self._file.close()
+            self._file = self._stream = None
+
+    @property
+    def files(self) -> dict[str, int]:
+        """Return the regular files of the bag (path inside the top folder → size)."""
+        return {m.path: m.size for m in self.members.values() if m.kind == "file"}
+
+    def position(self, source: str) -> int:
+        """Return where the archive entry `source` lies, to read entries in archive order."""
+        where = self.sources[source]
+        return where.header_offset if isinstance(where, zipfile.ZipInfo) else where.offset
+
+    def chunks(self, source: str) -> Iterator[bytes]:
         """Yield the bytes of the archive entry `source`; raise BadInput if they are damaged."""
+        if source in self._kept:
+            yield self._kept[source]
+            return
+        where = self.sources[source]
+        if isinstance(where, zipfile.ZipInfo):
+            size, pieces = where.file_size, self._zip_chunks(where)
+        else:
+            size, pieces = where.size, self._tar_chunks(where)
+        read = 0
         try:
-            if isinstance(self.handle, zipfile.ZipFile):
-                stream: IO[bytes] | None = self.handle.open(source)
-            else:
-                # By TarInfo, not by name: finding a member by name scans them all.
-                stream = self.handle.extractfile(self.tar_entries[source])
-            if stream is None:
-                raise BadInput(f"{self.path}: entry {printable(source)} has no content")
-            with stream:
-                while chunk := stream.read(_CHUNK):
-                    yield chunk
-        except (*_ARCHIVE_ERRORS, OSError) as exc:
+            for chunk in pieces:
+                read += len(chunk)
+                yield chunk
+        except DAMAGED as exc:
             raise BadInput(f"{self.path} is damaged or truncated: {exc}") from exc
+        if read != size:
+            raise BadInput(f"{self.path} is truncated: {printable(source)} is cut short")
+
+    def _zip_chunks(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
+        assert self.handle is not None
+        with self.handle.open(info) as stream:
+            while chunk := stream.read(CHUNK):
+                yield chunk
+
+    def _tar_chunks(self, entry: TarEntry) -> Iterator[bytes]:
+        stream = self._stream
+        if stream is None or stream.position > entry.offset:
+            stream = self._reopen()
+        if not stream.skip(entry.offset - stream.position):
+            raise TarDamaged(f"{entry.name!r} lies past the end: the archive is truncated")
+        left = entry.size
+        while left:
+            piece = stream.read(min(left, CHUNK))
+            if not piece:
+                raise TarDamaged(f"{entry.name!r} is cut short: the archive is truncated")
+            left -= len(piece)
+            yield piece
+
+    def _reopen(self) -> BlockStream:
+        """Start reading the tar stream again from its first byte."""
+        if self._file is not None:
+            self._file.close()
+        self._file = raw = self.path.open("rb")
+        if self.format == "tar.gz":
+            self._stream = BlockStream(gzip.GzipFile(fileobj=raw), None)
+        else:
+            self._stream = BlockStream(raw, os.fstat(raw.fileno()).st_size)
+        return self._stream
 
     def read(self, relpath: str, limit: int = 64 << 20) -> bytes | None:
         """Return the bytes of the file `relpath` (inside the top folder), or None if absent."""
         member = self.members.get(relpath)
         if member is None or member.kind != "file" or member.size > limit:
             return None
-        return b"".join(self._chunks(member.source))
+        return b"".join(self.chunks(member.source))
 
-    def extract(self, destination: Path) -> Path:
-        """Extract the bag into the existing empty folder `destination`; return the bag folder.
+    def digests(self, algorithms: Collection[str]) -> dict[str, dict[str, str]]:
+        """Return the hex digests of every regular file (path → algorithm → digest).
 
-        Raises BadInput if the archive was found unsafe, or is damaged or truncated.
+        Each archive entry is read once, in archive order, and hashed with every algorithm
+        at once; a link gets its target's digests. Raises BadInput if the archive is damaged.
+        """
+        sharing: dict[str, list[str]] = {}
+        empty = {a: h.hexdigest() for a in algorithms if (h := new_hash(a)) is not None}
+        found: dict[str, dict[str, str]] = {}
+        for member in self.members.values():
+            if member.kind != "file":
+                continue
+            if member.size == 0:
+                found[member.path] = empty
+            else:
+                sharing.setdefault(member.source, []).append(member.path)
+        for source in sorted(sharing, key=self.position):
+            hashes = {a: h for a in empty if (h := new_hash(a)) is not None}
+            for chunk in self.chunks(source):
+                for hashed in hashes.values():
+                    hashed.update(chunk)
+                pause_point("reading")
+            digests = {name: hashed.hexdigest() for name, hashed in hashes.items()}
+            for relpath in sharing[source]:
+                found[relpath] = digests
+        return found
+
+    def extract(self, destination: Path, select: Callable[[Member], bool] | None = None) -> Path:
+        """Extract the bag (or the `select`ed members) into the empty folder `destination`.
+
+        Returns the bag folder made there. Each archive entry is written once; every other
+        member reading it becomes a hard link. Raises BadInput if the archive was found
+        unsafe or is damaged, PackagingFailed if `destination` lacks the room for the
+        declared sizes or cannot be written.
         """
         if self.problems or self.top is None:
             raise BadInput(f"{self.path} is not safe to extract")
-        root = destination / self.top
-        root.mkdir()
-        # In archive order: going back in a gzip stream means decompressing it from the start.
-        for member in self.members.values():
-            target = root.joinpath(*member.path.split("/"))
-            try:
-                if member.kind == "dir":
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                written = 0
-                with target.open("xb") as sink:
-                    for chunk in self._chunks(member.source):
-                        written += len(chunk)
-                        sink.write(chunk)
-            except OSError as exc:
-                raise BadInput(f"cannot extract {self.path}: {exc.strerror or exc}") from exc
-            if written != member.size:
-                raise BadInput(f"{self.path} is truncated: {printable(member.path)} is cut short")
-        return root
+        chosen = [m for m in self.members.values() if select is None or select(m)]
+        return extract_members(self, chosen, destination / self.top)
+
+    @contextmanager
+    def extracted(self, select: Callable[[Member], bool] | None = None) -> Iterator[Path]:
+        """Yield the bag extracted into a locked scratch folder, removed on leaving the block."""
+        with Scratch.create() as scratch:
+            yield self.extract(scratch.path, select)
 
 
 def open_archive(path: Path) -> Archive:
     """Open the serialised bag `path` and check every entry; nothing is extracted.
 
-    Raises BadInput if the file cannot be read or is not a zip, tar or tar.gz archive, or is
-    damaged or truncated where its entries are listed.
+    Raises BadInput if the file cannot be read or is not a zip, tar or tar.gz archive, is
+    damaged or truncated where its entries are listed, holds an entry preserve cannot read
+    (encrypted, an unknown compression, a sparse file), or is past MAX_ENTRIES or MAX_LINKS.
     """
     try:
         fmt = sniff_format(path)
@@ -156,154 +246,70 @@ def open_archive(path: Path) -> Archive:
         raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from exc
     if fmt is None:
         raise BadInput(f"{path} is neither a bag folder nor a zip, tar or tar.gz file")
-    handle: zipfile.ZipFile | tarfile.TarFile | None = None
+    archive = Archive(path, fmt)
     try:
-        if fmt == "zip":
-            handle = zipped = zipfile.ZipFile(path)
-            raws = [_zip_raw(zipped, info) for info in zipped.infolist()]
-        else:
-            handle = tarfile.open(path, "r:gz" if fmt == "tar.gz" else "r:")  # noqa: SIM115
-            infos = handle.getmembers()
-            raws = [_tar_raw(info) for info in infos]
-    except (*_ARCHIVE_ERRORS, OSError) as exc:
-        if handle is not None:
-            handle.close()
+        entries = _list_zip(archive) if fmt == "zip" else _list_tar(archive)
+        _refuse_unreadable(archive, entries)
+    except BadInput:
+        archive.close()
+        raise
+    except (ArchiveTooLarge, TarSparse) as exc:
+        archive.close()
+        raise BadInput(f"{path} cannot be read: {exc}") from exc
+    except DAMAGED as exc:
+        archive.close()
         raise BadInput(
             f"{path} is not a readable {fmt} archive (damaged or truncated): {exc}"
         ) from exc
-    archive = Archive(path, fmt, handle)
-    if isinstance(handle, tarfile.TarFile):
-        archive.tar_entries = {info.name: info for info in infos}
-    _scan(archive, raws)
+    checked = check_entries(entries, path.name)
+    archive.top, archive.members, archive.sources = checked.top, checked.members, checked.sources
+    archive.problems, archive.warnings = checked.problems, checked.warnings
     return archive
 
 
-def _zip_raw(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Raw:
-    """Return the kind, size and link target of a zip entry (from its Unix mode bits)."""
-    mode = info.external_attr >> 16
-    if info.is_dir() or stat.S_ISDIR(mode):
-        return _Raw(info.filename, "dir", 0)
-    if stat.S_ISLNK(mode):
-        link = archive.read(info)[:4096].decode("utf-8", "surrogateescape")
-        return _Raw(info.filename, "symlink", 0, link)
-    if mode and not stat.S_ISREG(mode):
-        return _Raw(info.filename, "special", 0)
-    return _Raw(info.filename, "file", info.file_size)
+def _list_zip(archive: Archive) -> list[Entry[Location]]:
+    """Return the entries of a zip archive; one declaring over MAX_ENTRIES is not listed."""
+    with archive.path.open("rb") as handle:
+        declared = declared_entries(handle, os.fstat(handle.fileno()).st_size)
+    if declared is not None and declared > MAX_ENTRIES:
+        raise ArchiveTooLarge(f"it declares {declared:,} entries (at most {MAX_ENTRIES:,})")
+    archive.handle = zipped = zipfile.ZipFile(archive.path)
+    infos = zipped.infolist()
+    if len(infos) > MAX_ENTRIES:
+        raise ArchiveTooLarge(f"it holds {len(infos):,} entries (at most {MAX_ENTRIES:,})")
+    listed: list[Entry[Location]] = []
+    for info in infos:
+        found = classify(zipped, info)
+        listed.append(Entry(info.filename, found.kind, found.size, found.link, info, found.why))
+    return listed
 
 
-def _tar_raw(info: tarfile.TarInfo) -> _Raw:
-    """Return the kind, size and link target of a tar entry."""
-    if info.isdir():
-        return _Raw(info.name, "dir", 0)
-    if info.issym():
-        return _Raw(info.name, "symlink", 0, info.linkname)
-    if info.islnk():
-        return _Raw(info.name, "hardlink", 0, info.linkname)
-    if info.isreg():
-        return _Raw(info.name, "file", info.size)
-    return _Raw(info.name, "special", 0)
+def _list_tar(archive: Archive) -> list[Entry[Location]]:
+    """Return the entries of a tar or tar.gz archive, keeping the bag's lists as they pass."""
+    budget = [LIST_CACHE]
+
+    def keep(name: str, size: int) -> bool:
+        parts = clean(name).split("/")
+        if len(parts) != 2 or not is_list(parts[1]) or size > budget[0]:
+            return False
+        budget[0] -= size
+        return True
+
+    stream = archive._reopen()
+    found = scan_tar(stream, max_entries=MAX_ENTRIES, keep=keep, kept=archive._kept)
+    return [Entry(e.name, e.kind, e.size, e.link, e, e.what) for e in found]
 
 
-def _clean(name: str) -> str:
-    """Return an entry name without its leading `./` and trailing `/`."""
-    while name.startswith("./"):
-        name = name[2:]
-    return name.rstrip("/") if name not in ("/", "") else name
-
-
-def _scan(archive: Archive, raws: list[_Raw]) -> None:
-    """Check every entry of `archive` and record its usable members, problems and warnings."""
-    entries = _usable_entries(archive, raws)
-    tops = sorted({name.split("/", 1)[0] for name in entries})
-    if len(tops) != 1 or (tops[0] in entries and entries[tops[0]].kind != "dir"):
-        shown = ", ".join(printable(t) for t in tops[:5]) or "nothing"
-        message = f"a serialised bag holds one top folder, the bag; this archive holds {shown}"
-        archive.problems.append(Problem("bad-archive", None, message))
-        return
-    top = archive.top = tops[0]
-    for name, raw in entries.items():
-        if name != top:
-            _add_member(archive, name, raw, entries, top)
-    stem = archive.path.name
-    for ext in (".tar.gz", ".tgz", ".zip", ".tar"):
-        if stem.lower().endswith(ext):
-            stem = stem[: -len(ext)]
-            break
-    if stem != top:
-        message = f"the archive is named {stem!r} but its bag folder is {top!r}"
-        archive.warnings.append(Problem("archive-name", None, message))
-
-
-def _refuse(archive: Archive, kind: _Refusal, name: str, why: str) -> None:
-    archive.problems.append(Problem(kind, printable(name), f"archive entry {why}"))
-
-
-def _usable_entries(archive: Archive, raws: list[_Raw]) -> dict[str, _Raw]:
-    """Return the entries by cleaned name, refusing unsafe paths, special files and twins."""
-    entries: dict[str, _Raw] = {}
-    for raw in raws:
-        name = _clean(raw.name)
-        if name in ("", "."):
-            continue
-        unsafe = check_path(name)
-        if unsafe is not None:
-            _refuse(archive, "unsafe-path", raw.name, f"is {unsafe}; it would land outside the bag")
-        elif raw.kind == "special":
-            _refuse(archive, "special-file", name, "is a device, FIFO or socket")
-        elif name in entries:
-            _refuse(archive, "bad-archive", name, "appears twice")
-        else:
-            entries[name] = raw
-    return entries
-
-
-def _add_member(archive: Archive, name: str, raw: _Raw, entries: dict[str, _Raw], top: str) -> None:
-    """Record the entry `name` as a member of the bag, or refuse it."""
-    parts = name.split("/")
-    ancestors = ["/".join(parts[:n]) for n in range(2, len(parts))]
-    blocked = next((a for a in ancestors if a in entries and entries[a].kind != "dir"), None)
-    if blocked is not None:
-        why = f"lies inside {printable(blocked)}, which is not a folder"
-        _refuse(archive, "bad-archive", name, why)
-        return
-    relpath = name[len(top) + 1 :]
-    if raw.kind == "dir":
-        archive.members[relpath] = Member(relpath, "dir", 0, raw.name)
-    elif raw.kind == "file":
-        archive.members[relpath] = Member(relpath, "file", raw.size, raw.name)
-    else:
-        found = _link_target(name, raw, entries, top)
-        if isinstance(found, tuple):
-            _refuse(archive, *found)
-        else:
-            archive.members[relpath] = Member(relpath, "file", found.size, found.name)
-
-
-def _link_target(
-    name: str, raw: _Raw, entries: dict[str, _Raw], top: str
-) -> _Raw | tuple[_Refusal, str, str]:
-    """Return the regular-file entry a link finally names, or (kind, name, why) to refuse it.
-
-    A link is resolved by its text alone, against the entries, never on disk: a symbolic link
-    relative to its own folder, a hard link relative to the archive's root.
-    """
-    seen = {name}
-    start = name
-    while raw.kind in ("symlink", "hardlink"):
-        link = raw.link or ""
-        base = posixpath.dirname(name) if raw.kind == "symlink" else ""
-        resolved = posixpath.normpath(posixpath.join(base, _clean(link)))
-        if (
-            link.startswith(("/", "\\"))
-            or "\\" in link
-            or re.match(r"[A-Za-z]:", link)
-            or not resolved.startswith(top + "/")
-        ):
-            return "unsafe-path", start, f"is a link pointing outside the bag, to {printable(link)}"
-        if resolved in seen or resolved not in entries:
-            return "special-file", start, "is a link to nothing in the bag, or a loop of links"
-        seen.add(resolved)
-        name, raw = resolved, entries[resolved]
-    if raw.kind != "file":
-        return "special-file", start, "is a link to a folder, which is not supported"
-    return raw
+def _refuse_unreadable(archive: Archive, entries: list[Entry[Location]]) -> None:
+    """Raise BadInput naming the entries that cannot be read, or with too many links."""
+    unreadable = [entry for entry in entries if entry.kind == "unreadable"]
+    if unreadable:
+        named = "; ".join(f"{printable(e.name)} {e.why}" for e in unreadable[:3])
+        more = f" (and {len(unreadable) - 3:,} more)" if len(unreadable) > 3 else ""
+        raise BadInput(
+            f"{archive.path} cannot be read: entry {named}{more}",
+            hint="unpack it with a tool that can, then validate the folder",
+        )
+    links = sum(1 for entry in entries if entry.kind in ("symlink", "hardlink"))
+    if links > MAX_LINKS:
+        raise ArchiveTooLarge(f"it holds {links:,} links (at most {MAX_LINKS:,})")

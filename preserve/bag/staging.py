@@ -192,13 +192,7 @@ class Staging:
         try:
             output.mkdir(parents=True, exist_ok=True)
             root.mkdir()
-            lock_fd = os.open(root / "lock", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            # Locked before the pid is written, so a lock file that names a pid is always held.
-            # Blocking: a clean_stale elsewhere may be testing this new lock for a moment.
-            fcntl.flock(lock_fd, fcntl.LOCK_EX)
-            started = datetime.now(UTC).isoformat(timespec="seconds")
-            text = f"pid={os.getpid()}\nhost={socket.gethostname()}\nstarted={started}\n"
-            os.write(lock_fd, text.encode("utf-8"))
+            lock_fd = lock_folder(root)
             (root / "bag").mkdir()
             (root / "tmp").mkdir()
         except OSError as exc:
@@ -299,6 +293,26 @@ def signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def lock_folder(root: Path) -> int:
+    """Create `root/lock` naming this process and host, hold its flock; return its descriptor.
+
+    The lock lasts until the descriptor is closed or the process ends, however it ends.
+    Raises OSError if the file exists or cannot be written.
+    """
+    fd = os.open(root / "lock", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        # Locked before the pid is written, so a lock file that names a pid is always held.
+        # Blocking: a clean_stale elsewhere may be testing this new lock for a moment.
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        text = f"pid={os.getpid()}\nhost={socket.gethostname()}\nstarted={started}\n"
+        os.write(fd, text.encode("utf-8"))
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
 def _owner_gone(root: Path, host: str) -> bool:
     """Return True if the process that made the staging folder `root` is certainly gone."""
     fields: dict[str, str] = {}
@@ -348,15 +362,29 @@ def clean_stale(output: Path) -> list[Path]:
     held, or made on another host, is never touched. A folder without a readable lock file is
     removed only once older than 24 hours. A missing or unreadable `output` holds nothing.
     """
+    return remove_stale(output, STAGING_PREFIX)
+
+
+def remove_stale(folder: Path, prefix: str, *, own_only: bool = False) -> list[Path]:
+    """Remove the folders in `folder` named `prefix*` whose owner is gone; return them.
+
+    The rule of `clean_stale`, for any kind of locked folder (`lock_folder`). With
+    `own_only`, folders of other users are not even looked at (a shared temporary folder).
+    """
     try:
-        with os.scandir(output) as listing:
+        with os.scandir(folder) as listing:
             entries = list(listing)
     except OSError:
         return []
     host = socket.gethostname()
     removed: list[Path] = []
     for entry in sorted(entries, key=lambda e: e.name):
-        if not entry.name.startswith(STAGING_PREFIX) or not entry.is_dir(follow_symlinks=False):
+        if not entry.name.startswith(prefix) or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            if own_only and entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+        except OSError:
             continue
         root = Path(entry.path)
         if _owner_gone(root, host):

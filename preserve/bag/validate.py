@@ -7,22 +7,25 @@ Not bagit-python's: it reports only the first problem, accepts whitespace before
 from __future__ import annotations
 
 import shlex
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from preserve.bag.archive import open_archive
+from preserve.bag.archive_files import ArchiveFiles
 from preserve.bag.checks import (
+    BagFolder,
     check_checksums,
     check_completeness,
     check_oxum,
     read_bag,
+    read_files,
 )
 from preserve.bag.conformance import BagFacts, check_bag
 from preserve.bag.profile import Profile, load_profile
 from preserve.bag.reader import MANIFEST_NAME, Problem
+from preserve.bag.scratch import Scratch
 from preserve.errors import BadInput
 
 Mode = Literal["full", "fast", "completeness"]
@@ -88,10 +91,13 @@ def validate(
 ) -> ValidationReport:
     """Validate the bag at `path` (a folder, or a .zip/.tar/.tar.gz file) and return the report.
 
-    An archive is checked entry by entry before anything is extracted, then extracted into a
-    temporary folder that is removed afterwards. `profile` (a Profile or the path of its JSON)
-    adds that BagIt Profile's rules. Raises BadInput if `path` is missing or unreadable, is a
-    file that is not a readable archive, if the profile cannot be read, or for bad options.
+    An archive is checked entry by entry before anything is read, then read in place: only
+    its lists (bagit.txt, bag-info.txt, fetch.txt, manifests) are extracted, into a locked
+    temporary folder removed afterwards, and every file is hashed in one pass. `profile` (a
+    Profile or the path of its JSON) adds that BagIt Profile's rules. Raises BadInput if
+    `path` is missing or unreadable, is a file that is not a readable archive (or holds
+    entries preserve cannot read), if the profile cannot be read, or for bad options;
+    PackagingFailed if the temporary folder cannot take the lists.
     """
     if fast and completeness_only:
         raise BadInput("choose --fast or --completeness-only, not both")
@@ -124,10 +130,15 @@ def validate(
                 serialization=archive.format,
                 profile=profile.identifier if profile is not None else None,
             )
-        with tempfile.TemporaryDirectory(prefix="preserve-validate-") as scratch:
-            root = archive.extract(Path(scratch))
-            return _validate_folder(
-                root, path, mode, processes, profile, archive.format, archive.warnings
+        with Scratch.create() as scratch:
+            files = ArchiveFiles(archive, scratch.path)
+            if mode == "full":
+                # Hashed here, in the thread a signal interrupts, not in check_checksums'
+                # worker threads, which then only look the digests up.
+                files.hash_all()
+            bag = read_files(files)
+            return _validate_read(
+                bag, path, mode, processes, profile, archive.format, archive.warnings
             )
 
 
@@ -171,6 +182,58 @@ def _is_bag(path: Path) -> bool:
         return path.is_file() and path.name.lower().endswith(SERIALISED_SUFFIXES)
     except OSError:
         return False
+
+
+def _validate_read(
+    check: BagFolder,
+    shown_as: Path,
+    mode: Mode,
+    processes: int,
+    profile: Profile | None,
+    serialization: str | None,
+    archive_warnings: Iterable[Problem],
+) -> ValidationReport:
+    """Validate a serialised bag read into `check`, as `_validate_folder` validates a folder."""
+    inventory, declaration = check.inventory, check.declaration
+    if declaration is None:
+        message = "no bagit.txt, which every bag must have (RFC 8493 §2.1.1)"
+        found = (*inventory.problems, Problem("not-a-bag", "bagit.txt", message))
+        return ValidationReport(shown_as, mode, found, tuple(archive_warnings))
+    check.warnings[:0] = archive_warnings
+    payload = inventory.payload
+    if mode == "fast":
+        check_oxum(check, payload, required=True)
+    else:
+        check_completeness(check)
+        check_oxum(check, payload, required=False)
+        if mode == "full":
+            check_checksums(check, processes)
+    if profile is not None:
+        facts = BagFacts(
+            version=declaration.version_text,
+            bag_info=tuple(check.bag_info),
+            manifest_algorithms=tuple(m.algorithm for m in check.payload_manifests()),
+            tag_manifest_algorithms=tuple(m.algorithm for m in check.tag_manifests()),
+            has_fetch="fetch.txt" in inventory.files,
+            tag_files=tuple(inventory.tags),
+            payload_files=tuple(payload.items()),
+            serialization=serialization,
+        )
+        broken, said = check_bag(profile, facts)
+        check.problems.extend(broken)
+        check.warnings.extend(said)
+    return ValidationReport(
+        path=shown_as,
+        mode=mode,
+        problems=tuple(check.problems),
+        warnings=tuple(check.warnings),
+        bagit_version=declaration.version_text,
+        serialization=serialization,
+        profile=profile.identifier if profile is not None else None,
+        payload_files=len(payload),
+        payload_bytes=sum(payload.values()),
+        algorithms=tuple(m.algorithm for m in check.payload_manifests()),
+    )
 
 
 def _validate_folder(
