@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import click
 
 from preserve._version import __version__
-from preserve.cli.console import Console, ExitPolicy, option
-from preserve.errors import InvalidBag, PreserveError
+from preserve.cli.console import Console, ExitPolicy, option, signals_as_errors
+from preserve.errors import Interrupted, InvalidBag, PreserveError
 
 if TYPE_CHECKING:
     from preserve.bag.profile import Profile
@@ -105,7 +105,8 @@ def validate_command(
 
     Lists every problem on stderr and one verdict per bag on stdout. Exit codes: 0 every bag
     valid (warnings allowed), 1 a bag is invalid or fails the profile, 2 bad usage, a folder
-    with nothing of a bag, or a bag that cannot be read, 70 internal error.
+    with nothing of a bag, or a bag that cannot be read, 4 the temporary folder cannot take
+    a serialised bag's lists, 70 internal error, 130/143 interrupted (SIGINT/SIGTERM).
     """
     console = console or Console()
     if fast and completeness_only:
@@ -116,8 +117,10 @@ def validate_command(
     def check_all() -> None:
         # Imported here so that `preserve --help` and `capture` do not load the validator.
         from preserve.bag.profile import load_profile
+        from preserve.bag.scratch import clean_stale_scratch
         from preserve.bag.validate import validate
 
+        clean_stale_scratch()
         loaded: Profile | None = load_profile(profile) if profile is not None else None
         for bag in bags:
             try:
@@ -129,10 +132,14 @@ def validate_command(
                     profile=loaded,
                 )
             except PreserveError as exc:
-                console.error(str(exc))
+                if not isinstance(exc, Interrupted):
+                    console.error(str(exc))
                 if not as_json:
                     click.echo(f"{bag}: not checked")
                 entries.append(_unreadable(bag, str(exc), exc.exit_code))
+                if isinstance(exc, Interrupted):
+                    # The run stops here: the bags after this one are not checked either.
+                    raise
                 policy.failed(exc.exit_code)
                 continue
             _report_lines(console, bag, report)
@@ -144,10 +151,15 @@ def validate_command(
             else:
                 policy.failed(InvalidBag.exit_code)
 
-    exit_code = console.run(check_all, policy)
-    if as_json:
-        document = {"software": f"preserve/{__version__}", "exit_code": exit_code, "bags": entries}
-        click.echo(json.dumps(document, ensure_ascii=False))
+    with signals_as_errors(console):
+        exit_code = console.run(check_all, policy)
+        if as_json:
+            document = {
+                "software": f"preserve/{__version__}",
+                "exit_code": exit_code,
+                "bags": entries,
+            }
+            click.echo(json.dumps(document, ensure_ascii=False))
     sys.exit(exit_code)
 
 
@@ -178,14 +190,16 @@ def info_command(console: Console | None, /, bag: str, as_json: bool) -> None:
     """Describe BAG: BagIt version, bag-info, Dublin Core, payload, manifests, capture.
 
     Reads the tag files only; nothing is verified (use `preserve validate`). Exit codes:
-    0 described, 2 not a bag or cannot be read, 70 internal error.
+    0 described, 2 not a bag or cannot be read, 70 internal error, 130/143 interrupted.
     """
     console = console or Console()
     policy = ExitPolicy()
 
     def show() -> None:
         from preserve import describe
+        from preserve.bag.scratch import clean_stale_scratch
 
+        clean_stale_scratch()
         description = describe(Path(bag))
         if as_json:
             click.echo(json.dumps(description.to_dict() | {"bag": bag}, ensure_ascii=False))
@@ -193,4 +207,6 @@ def info_command(console: Console | None, /, bag: str, as_json: bool) -> None:
             click.echo(description.text())
         policy.done()
 
-    sys.exit(console.run(show, policy))
+    with signals_as_errors(console):
+        exit_code = console.run(show, policy)
+    sys.exit(exit_code)

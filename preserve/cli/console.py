@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
+import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import FrameType
 from typing import IO, Any, TypeVar
 
 import click
 
 from preserve._version import __version__
-from preserve.errors import PreserveError, SomeSeedsFailed
+from preserve.errors import Interrupted, PreserveError, SomeSeedsFailed
 from preserve.models import LogRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,6 +40,7 @@ _UNSAFE = re.compile(
     r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
 _USERINFO = re.compile(r"(?<=://)[^/?#@\s]*@")
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def option(*decls: str, **attrs: Any) -> Callable[[F], F]:
@@ -268,3 +273,38 @@ class Console:
         if self._progress_shown:
             click.echo("\r\x1b[K", err=True, nl=False)
             self._progress_shown = False
+
+
+@contextmanager
+def signals_as_errors(console: Console) -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into Interrupted (exit 130, 143) while the block runs.
+
+    The error unwinds through the work, so what it holds is removed on the way out (a
+    scratch folder, a partial file); click never sees a KeyboardInterrupt, whose "Aborted!"
+    exits 1, which `validate` and `export` give other meanings. After the first signal both
+    stay ignored until the process exits: a second Ctrl-C cannot cut the cleanup short or
+    change the exit code. An Interrupted that escapes `Console.run` (a signal while the
+    results are printed) ends the process with its code. Outside the main thread, where
+    Python runs no handler, the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired: list[int] = []
+
+    def interrupt(signum: int, _frame: FrameType | None) -> None:
+        fired.append(signum)
+        for other in _SIGNALS:
+            signal.signal(other, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in _SIGNALS}
+    try:
+        yield
+    except Interrupted as exc:
+        console.error(str(exc))
+        raise SystemExit(exc.exit_code) from None
+    finally:
+        if not fired:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from preserve.cli.console import Console, ExitPolicy, option
+from preserve.cli.console import Console, ExitPolicy, option, signals_as_errors
 
 
 @click.command("export")
@@ -33,14 +33,17 @@ def export_command(console: Console | None, /, bag: str, wacz: Path) -> None:
     The bag must hold a WARC under data/warc/, as a capture without --payload files
     does. Missing folders above FILE are created. Exit codes: 0 written, 1 the bag's
     WARC does not match its manifest, 2 not a bag, no WARC under data/warc/, or cannot
-    be read, 4 FILE exists or cannot be written, 70 internal error.
+    be read, 4 FILE exists or cannot be written (or the temporary folder, where a
+    serialised bag is unpacked), 70 internal error, 130/143 interrupted (nothing is left).
     """
     console = console or Console()
     policy = ExitPolicy()
 
     def export() -> None:
+        from preserve.bag.scratch import clean_stale_scratch
         from preserve.wacz import export_wacz
 
+        clean_stale_scratch()
         result = export_wacz(Path(bag), wacz)
         console.say(
             f"{result.path}: WACZ of {len(result.warcs)} WARC(s), {result.pages} page(s), "
@@ -49,4 +52,6 @@ def export_command(console: Console | None, /, bag: str, wacz: Path) -> None:
         click.echo(str(result.path))
         policy.done()
 
-    sys.exit(console.run(export, policy))
+    with signals_as_errors(console):
+        exit_code = console.run(export, policy)
+    sys.exit(exit_code)
