@@ -179,3 +179,15 @@ def test_max_bytes_counts_the_warc_when_payload_files_stay_empty(
     assert [(r.outcome, r.reason, r.error) for r in late] == [
         ("skipped", "limit", f"--max-bytes {1024 * 1024} reached")
     ] * 3
+
+
+@pytest.mark.parametrize("payload", ["both", "files", "warc"])
+def test_the_seed_is_never_left_out_by_max_bytes(
+    http: Server, tmp_path: Path, payload: str
+) -> None:
+    http.route("/", body=b'<img src="/a.gif">', headers=HTML)
+    http.route("/a.gif", body=b"GIF89a" * 10, headers={"Content-Type": "image/gif"})
+    options = preserve.CaptureOptions(max_bytes=1, payload=payload)  # type: ignore[arg-type]
+    result = preserve.capture(http.url("/"), tmp_path / "out", options)
+    outcomes = {r.role: (r.outcome, r.reason) for r in result.records}
+    assert outcomes == {"seed": ("captured", None), "requisite": ("skipped", "limit")}

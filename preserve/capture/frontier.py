@@ -104,8 +104,11 @@ class Frontier:
 
         `--max-pages` counts the seed, linked pages and frames; `--max-requisites` counts
         each page's requisites; `--max-bytes` stops every fetch once the payload reaches it.
+        The seed is never left out: without it there is no capture.
         """
         opts = self.options
+        if role == "seed":
+            return None
         if total_bytes >= opts.max_bytes:
             return "limit", f"--max-bytes {opts.max_bytes} reached"
         if role in ("page", "frame") and self.pages >= opts.max_pages:

@@ -75,6 +75,7 @@ class Sink:
         self._captured: dict[str, _Capture] = {}
         # Payload path -> the final URL stored there: a URL whose path is taken takes a twin.
         self._owners: dict[str, str] = {}
+        self._warc_start = 0 if self.recording is None else self.recording.size
 
     @property
     def keep_received(self) -> bool:
@@ -94,9 +95,11 @@ class Sink:
         """
         if self.recording is None:
             return self.writer.total_bytes
+        # The warcinfo record that opens the WARC is the capture's, not a resource's.
+        recorded = self.recording.size - self._warc_start
         if not self.files:
-            return self.writer.total_bytes + self.recording.size
-        return max(self.writer.total_bytes, self.recording.size)
+            return self.writer.total_bytes + recorded
+        return max(self.writer.total_bytes, recorded)
 
     def store(self, result: FetchResult) -> Stored:
         """Write a result's WARC records, then place its payload file; return where they went.
