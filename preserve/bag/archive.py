@@ -12,9 +12,11 @@ in a chain; extraction (`extract.py`) writes each file once, within its declared
 from __future__ import annotations
 
 import gzip
+import lzma
 import os
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,7 +56,15 @@ fetch.txt and the manifests."""
 
 # What a damaged archive raises from zipfile, gzip, zlib, bz2, lzma or our tar reader (a
 # ValueError): each is the archive's fault, reported as bad input.
-DAMAGED = (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError)
+DAMAGED = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+)
 
 Location = zipfile.ZipInfo | TarEntry
 
@@ -248,23 +258,29 @@ def open_archive(path: Path) -> Archive:
         raise BadInput(f"{path} is neither a bag folder nor a zip, tar or tar.gz file")
     archive = Archive(path, fmt)
     try:
-        entries = _list_zip(archive) if fmt == "zip" else _list_tar(archive)
-        _refuse_unreadable(archive, entries)
-    except BadInput:
+        entries = _list_entries(archive)
+        checked = check_entries(entries, path.name)
+    except BaseException:
         archive.close()
         raise
-    except (ArchiveTooLarge, TarSparse) as exc:
-        archive.close()
-        raise BadInput(f"{path} cannot be read: {exc}") from exc
-    except DAMAGED as exc:
-        archive.close()
-        raise BadInput(
-            f"{path} is not a readable {fmt} archive (damaged or truncated): {exc}"
-        ) from exc
-    checked = check_entries(entries, path.name)
     archive.top, archive.members, archive.sources = checked.top, checked.members, checked.sources
     archive.problems, archive.warnings = checked.problems, checked.warnings
     return archive
+
+
+def _list_entries(archive: Archive) -> list[Entry[Location]]:
+    """Return the entries of `archive`; raise BadInput if they cannot all be listed and read."""
+    try:
+        entries = _list_zip(archive) if archive.format == "zip" else _list_tar(archive)
+        _refuse_unreadable(archive, entries)
+    except (ArchiveTooLarge, TarSparse) as exc:
+        raise BadInput(f"{archive.path} cannot be read: {exc}") from exc
+    except DAMAGED as exc:
+        raise BadInput(
+            f"{archive.path} is not a readable {archive.format} archive (damaged or truncated):"
+            f" {exc}"
+        ) from exc
+    return entries
 
 
 def _list_zip(archive: Archive) -> list[Entry[Location]]:
