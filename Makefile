@@ -14,7 +14,7 @@ export CHROMIUM
 # where the clone's own folder (also named preserve) would otherwise be taken for a namespace.
 EDITABLE = --config-settings editable_mode=compat
 
-.PHONY: demo check install install-tool install-replay browser test lint clean bench-latency bench-big
+.PHONY: demo check install install-tool install-replay browser test lint clean bench-latency bench-big bench-validate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,9 @@ bench-latency: install
 
 bench-big: install
 	$(BIN)/python benchmarks/big_payload.py
+
+bench-validate: install
+	$(BIN)/python benchmarks/validate_many.py
 
 lint:
 	$(BIN)/ruff format --check preserve tests examples benchmarks
