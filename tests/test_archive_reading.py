@@ -165,6 +165,18 @@ def test_a_sparse_tar_entry_cannot_be_read(tmp_path: Path) -> None:
         validate(archive)
 
 
+def test_info_and_export_name_the_unsafe_entry(tmp_path: Path) -> None:
+    archive = write_tar(tmp_path / "bag.tar", {"data/a.txt": b"a"})
+    with tarfile.open(archive, "a") as appended:
+        appended.addfile(tarfile.TarInfo("bag/../escape.txt"))
+    assert found(validate(archive)) == [("unsafe-path", "bag/../escape.txt")]
+    for args in (["info", archive], ["export", archive, "--wacz", tmp_path / "out.wacz"]):
+        code, _out, err = cli(*args)
+        assert code == 2, err
+        assert "bag/../escape.txt: archive entry is a path that climbs out" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bag.tar"]
+
+
 # --- zip mode bits as zip defines them ---------------------------------------------------------
 
 

@@ -232,7 +232,9 @@ class Archive:
         declared sizes or cannot be written.
         """
         if self.problems or self.top is None:
-            raise BadInput(f"{self.path} is not safe to extract")
+            first = self.problems[0] if self.problems else None
+            where = f": {first.path or 'the archive'}: {first.message}" if first else ""
+            raise BadInput(f"{self.path} is not safe to extract{where}")
         chosen = [m for m in self.members.values() if select is None or select(m)]
         return extract_members(self, chosen, destination / self.top)
 
