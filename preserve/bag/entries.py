@@ -85,10 +85,6 @@ def check_entries(entries: list[Entry[Where]], archive_name: str) -> Checked[Whe
     for name, entry in usable.items():
         if name != top:
             _add_member(checked, name, entry, usable, top, known)
-    for member in checked.members.values():
-        where = usable[clean(member.source)].where
-        if member.kind == "file" and where is not None:
-            checked.sources[member.source] = where
     stem = archive_name
     for ext in (".tar.gz", ".tgz", ".zip", ".tar"):
         if stem.lower().endswith(ext):
@@ -168,14 +164,14 @@ def _add_member(
     relpath = name[len(top) + 1 :]
     if entry.kind == "dir":
         checked.members[relpath] = Member(relpath, "dir", 0, entry.name)
-    elif entry.kind == "file":
-        checked.members[relpath] = Member(relpath, "file", entry.size, entry.name)
-    else:
-        found = _link_target(name, entry, usable, top)
-        if isinstance(found, tuple):
-            _refuse(checked, *found)
-        else:
-            checked.members[relpath] = Member(relpath, "file", found.size, found.name)
+        return
+    found = entry if entry.kind == "file" else _link_target(name, entry, usable, top)
+    if isinstance(found, tuple):
+        _refuse(checked, *found)
+        return
+    checked.members[relpath] = Member(relpath, "file", found.size, found.name)
+    if found.where is not None:
+        checked.sources[found.name] = found.where
 
 
 def _link_target(
