@@ -272,6 +272,16 @@ def test_symbolic_links_in_a_zip_become_hard_links_when_extracted(tmp_path: Path
     assert (a.st_ino, a.st_nlink) == (b.st_ino, 2)
 
 
+def test_a_bag_extracted_for_use_lives_in_a_locked_scratch_folder(tmp_path: Path) -> None:
+    archive = write_tar(tmp_path / "bag.tar", {"data/a.txt": b"a"}, {"data/b.txt": "data/a.txt"})
+    with open_archive(archive) as opened, opened.extracted() as root:
+        scratch = root.parent.parent
+        assert scratch.name.startswith("preserve-scratch-")
+        assert f"pid={os.getpid()}\n" in (scratch / "lock").read_text()
+        assert (root / "data" / "b.txt").read_bytes() == b"a"
+    assert not scratch.exists()
+
+
 def test_more_links_than_the_bound_cannot_be_read(tmp_path: Path) -> None:
     links = {f"data/link-{n}": "data/a" for n in range(MAX_LINKS + 1)}
     archive = write_tar(tmp_path / "bag.tar", {"data/a": b"a"}, links)
