@@ -193,7 +193,7 @@ def _validate_read(
     serialization: str | None,
     archive_warnings: Iterable[Problem],
 ) -> ValidationReport:
-    """Validate a serialised bag read into `check`, as `_validate_folder` validates a folder."""
+    """Validate a bag read into `check` (a folder, or a serialised bag read in place)."""
     inventory, declaration = check.inventory, check.declaration
     if declaration is None:
         message = "no bagit.txt, which every bag must have (RFC 8493 §2.1.1)"
@@ -246,44 +246,6 @@ def _validate_folder(
     archive_warnings: Iterable[Problem],
 ) -> ValidationReport:
     """Validate the bag folder `root`; the report names it `shown_as`."""
-    check = read_bag(root)
-    inventory, declaration = check.inventory, check.declaration
-    if declaration is None:
-        message = "no bagit.txt, which every bag must have (RFC 8493 §2.1.1)"
-        found = (*inventory.problems, Problem("not-a-bag", "bagit.txt", message))
-        return ValidationReport(shown_as, mode, found, tuple(archive_warnings))
-    check.warnings[:0] = archive_warnings
-    payload = inventory.payload
-    if mode == "fast":
-        check_oxum(check, payload, required=True)
-    else:
-        check_completeness(check)
-        check_oxum(check, payload, required=False)
-        if mode == "full":
-            check_checksums(check, processes)
-    if profile is not None:
-        facts = BagFacts(
-            version=declaration.version_text,
-            bag_info=tuple(check.bag_info),
-            manifest_algorithms=tuple(m.algorithm for m in check.payload_manifests()),
-            tag_manifest_algorithms=tuple(m.algorithm for m in check.tag_manifests()),
-            has_fetch="fetch.txt" in inventory.files,
-            tag_files=tuple(inventory.tags),
-            payload_files=tuple(payload.items()),
-            serialization=serialization,
-        )
-        broken, said = check_bag(profile, facts)
-        check.problems.extend(broken)
-        check.warnings.extend(said)
-    return ValidationReport(
-        path=shown_as,
-        mode=mode,
-        problems=tuple(check.problems),
-        warnings=tuple(check.warnings),
-        bagit_version=declaration.version_text,
-        serialization=serialization,
-        profile=profile.identifier if profile is not None else None,
-        payload_files=len(payload),
-        payload_bytes=sum(payload.values()),
-        algorithms=tuple(m.algorithm for m in check.payload_manifests()),
+    return _validate_read(
+        read_bag(root), shown_as, mode, processes, profile, serialization, archive_warnings
     )
