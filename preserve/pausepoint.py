@@ -9,7 +9,9 @@ runs at once. Unset (always, outside the tests), it costs one dictionary lookup.
 Phases: `fetching` (a response's headers have arrived, its body not yet read), `hashing` (the
 first piece of a body was written and hashed, the rest not yet read), `writing` (the payload
 and logs are in the staging bag, the tag files are not yet written), `serializing` (the
-archive of `--serialize` is written under its temporary name, not yet given its own).
+archive of `--serialize` is written under its temporary name, not yet given its own),
+`reading` (validate is hashing the entries of an archive in place) and `extracting` (export
+is unpacking an archive into its scratch folder).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 from pathlib import Path
 
 ENVIRONMENT = "PRESERVE_TEST_PAUSE_AT"
-PHASES = ("fetching", "hashing", "writing", "serializing")
+PHASES = ("fetching", "hashing", "writing", "serializing", "reading", "extracting")
 
 _lock = threading.Lock()
 _reached: set[str] = set()

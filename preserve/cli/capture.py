@@ -8,12 +8,8 @@ every seed first, and tells each outcome as it is decided. Each bag's path goes 
 from __future__ import annotations
 
 import json
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
@@ -26,40 +22,11 @@ from preserve.capture.seeds import (
     refuse_duplicates,
     weak_checksum_warning,
 )
-from preserve.cli.console import Console, ExitPolicy, option
+from preserve.cli.console import Console, ExitPolicy, option, signals_as_errors
 from preserve.cli.values import LineListType, SizeType, capture_options
 from preserve.errors import BadInput, Interrupted
 from preserve.models import CaptureResult
 from preserve.report import SeedFailure, run_document, summary_text
-
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
-    # The first signal decides how the run ends; later ones (an impatient second Ctrl-C)
-    # are ignored, so the cleanup it starts and the exit code it sets stand.
-    for other in _SIGNALS:
-        signal.signal(other, signal.SIG_IGN)
-    raise Interrupted(signum)
-
-
-@contextmanager
-def _signals_as_errors() -> Iterator[None]:
-    """Turn SIGINT and SIGTERM into Interrupted, so staging is cleaned before exiting.
-
-    After an interruption the signals stay ignored until the process exits.
-    """
-    previous = {signum: signal.signal(signum, _raise_interrupted) for signum in _SIGNALS}
-    interrupted = False
-    try:
-        yield
-    except Interrupted:
-        interrupted = True
-        raise
-    finally:
-        if not interrupted:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
 
 
 def _read_input_file(source: str) -> list[ListedSeed]:
@@ -373,22 +340,22 @@ def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) 
         capture_many(seeds, opts["output"], options, observer=console.record, on_outcome=tell)
 
     def capture_all() -> None:
-        with _signals_as_errors():
-            seeds = _gather_seeds(urls, opts["input_file"])
-            try:
-                capture_each(seeds)
-            except Interrupted as exc:
-                # The report lists every seed: the one cut short, and those never started.
-                unfinished = seeds[len(outcomes) :]
-                if unfinished:
-                    outcomes.append(SeedFailure(unfinished.pop(0), str(exc), exc.exit_code))
-                outcomes.extend(
-                    SeedFailure(seed, f"not attempted: {exc}", exc.exit_code, attempted=False)
-                    for seed in unfinished
-                )
-                raise
+        seeds = _gather_seeds(urls, opts["input_file"])
+        try:
+            capture_each(seeds)
+        except Interrupted as exc:
+            # The report lists every seed: the one cut short, and those never started.
+            unfinished = seeds[len(outcomes) :]
+            if unfinished:
+                outcomes.append(SeedFailure(unfinished.pop(0), str(exc), exc.exit_code))
+            outcomes.extend(
+                SeedFailure(seed, f"not attempted: {exc}", exc.exit_code, attempted=False)
+                for seed in unfinished
+            )
+            raise
 
-    exit_code = console.run(capture_all, policy)
-    if opts["as_json"]:
-        click.echo(json.dumps(run_document(outcomes, exit_code), ensure_ascii=False))
+    with signals_as_errors(console):
+        exit_code = console.run(capture_all, policy)
+        if opts["as_json"]:
+            click.echo(json.dumps(run_document(outcomes, exit_code), ensure_ascii=False))
     return exit_code
