@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,7 +76,7 @@ class _Source:
 
 @contextmanager
 def _bag_folder(bag: Path) -> Iterator[Path]:
-    """Yield the bag as a folder, extracting a serialised bag into a temporary one.
+    """Yield the bag as a folder, extracting a serialised bag into a locked scratch folder.
 
     Raises BadInput if `bag` is a folder or archive with nothing of a bag (as validate does).
     """
@@ -88,16 +87,16 @@ def _bag_folder(bag: Path) -> Iterator[Path]:
             raise BadInput(f"cannot read {bag}: {exc.strerror or exc}") from exc
         yield bag
         return
-    with (
-        tempfile.TemporaryDirectory(prefix="preserve-export-") as scratch,
-        open_archive(bag) as archive,
-    ):
+    with open_archive(bag) as archive:
         if not archive.problems and not looks_like_a_bag(archive.members):
             raise BadInput(
                 f"{bag} is not a bag: its folder {archive.top} has no bagit.txt, no data/"
                 " and no manifest"
             )
-        yield archive.extract(Path(scratch))
+        # A locked scratch folder: if this run is killed, the next one proves it is stale
+        # (its owner gone) and removes it, as capture's staging is removed.
+        with archive.extracted() as root:
+            yield root
 
 
 def _read_source(root: Path, shown: Path) -> _Source:

@@ -270,3 +270,24 @@ def test_unpacking_that_fails_mid_file_exits_4_and_leaves_nothing(
     assert done.returncode == 4, done.stderr
     assert b"cannot extract" in done.stderr
     assert not wacz.exists()
+
+
+def test_an_export_killed_while_unpacking_is_cleaned_by_the_next_run(
+    site: Server, tmp_path: Path, tmp: Path
+) -> None:
+    bag = preserve.capture(site.url("/"), tmp_path / "bags").bag_path
+    (bag / "data" / "big.bin").write_bytes(os.urandom(8 * MiB))
+    archive = serialize_bag(bag, "tar.gz").path
+    handshake = tmp_path / "handshake"
+    handshake.mkdir()
+    killed = start(
+        "export", archive, "--wacz", tmp_path / "k.wacz", tmp=tmp, pause=("extracting", handshake)
+    )
+    wait_for(handshake / "extracting.reached", killed)
+    stop(killed, signal.SIGKILL)
+    (left,) = tmp.iterdir()
+    assert left.name.startswith(SCRATCH_PREFIX)
+    after = start("info", bag, tmp=tmp)
+    _out, err = after.communicate(timeout=60)
+    assert after.returncode == 0, err
+    assert list(tmp.iterdir()) == []
