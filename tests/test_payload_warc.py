@@ -23,12 +23,16 @@ MEDIA_MIB = 40
 MEDIA = 3
 PEAK_LIMIT_MIB = 150
 
+# The peak is read from /proc/self/status (VmHWM, this process's own memory since exec):
+# getrusage's ru_maxrss survives exec on Linux, so a child forked from a large test worker
+# would report the worker's size, not the capture's.
 CAPTURE = """
-import json, resource, sys
+import json, sys
 from pathlib import Path
 import preserve
 result = preserve.capture(sys.argv[1], Path(sys.argv[2]), preserve.CaptureOptions(payload="warc"))
-peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+status = Path("/proc/self/status").read_text().splitlines()
+peak_kib = int(next(line for line in status if line.startswith("VmHWM:")).split()[1])
 print(json.dumps({"bag": str(result.bag_path), "peak_kib": peak_kib}))
 """
 
