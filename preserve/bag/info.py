@@ -46,16 +46,17 @@ def check_label(label: str) -> str:
     return label
 
 
-COMPUTED_LABELS = (
+OWN_LABELS = (
     "Bagging-Date",
     "Payload-Oxum",
     "Bag-Size",
     "Bag-Software-Agent",
     "External-Identifier",
     "Internal-Sender-Identifier",
-    "Internal-Sender-Description",
-    "BagIt-Profile-Identifier",
 )
+"""The bag-info labels preserve writes first in every bag, in this order."""
+
+COMPUTED_LABELS = (*OWN_LABELS, "Internal-Sender-Description", "BagIt-Profile-Identifier")
 """bag-info labels whose values preserve computes or takes from an option of its own."""
 
 _SET_BY = {

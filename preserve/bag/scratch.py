@@ -9,13 +9,12 @@ rule: same host, and the owner no longer holds the lock (`staging.remove_stale`)
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from preserve.bag.staging import lock_folder, remove_stale, signals_held
+from preserve.bag.staging import lock_folder, remove_locked, remove_stale
 from preserve.errors import PackagingFailed
 
 SCRATCH_PREFIX = "preserve-scratch-"
@@ -73,12 +72,8 @@ class Scratch:
 
     def remove(self) -> None:
         """Remove the scratch folder and everything in it; calling it again does nothing."""
-        with signals_held():
-            # The lock is released last, so no other run ever sees this folder unlocked.
-            shutil.rmtree(self._root, ignore_errors=True)
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-                self._lock_fd = None
+        remove_locked(self._root, self._lock_fd)
+        self._lock_fd = None
 
     def __enter__(self) -> Scratch:
         """Return this scratch folder, to be removed on leaving the block."""

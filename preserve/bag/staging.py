@@ -251,12 +251,8 @@ class Staging:
         SIGINT and SIGTERM wait until it is done: a second Ctrl-C during the cleanup of the
         first still leaves nothing behind.
         """
-        with signals_held():
-            # The lock is released last, so no other run ever sees this folder unlocked.
-            shutil.rmtree(self._root, ignore_errors=True)
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-                self._lock_fd = None
+        remove_locked(self._root, self._lock_fd)
+        self._lock_fd = None
 
     def __enter__(self) -> Staging:
         """Return this staging, to be discarded on leaving the block unless committed."""
@@ -291,6 +287,15 @@ def signals_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def remove_locked(root: Path, lock_fd: int | None) -> None:
+    """Remove a locked folder (`lock_folder`), signals held; release the lock last, so no
+    other run ever sees the folder unlocked."""
+    with signals_held():
+        shutil.rmtree(root, ignore_errors=True)
+        if lock_fd is not None:
+            os.close(lock_fd)
 
 
 def lock_folder(root: Path) -> int:

@@ -12,6 +12,7 @@ from preserve._version import __version__
 from preserve.access import CaptureInfo, build_access_copy
 from preserve.bag import PayloadWriter
 from preserve.bag.conformance import require_capture_options
+from preserve.bag.info import OWN_LABELS
 from preserve.bag.profile import load_profile
 from preserve.discover import PARSE_LIMIT
 from preserve.errors import PackagingFailed
@@ -242,16 +243,6 @@ def sender_fields(info: BagInfo) -> list[tuple[str, str]]:
         )
         if value
     ]
-
-
-OWN_LABELS = (
-    "Bagging-Date",
-    "Payload-Oxum",
-    "Bag-Size",
-    "Bag-Software-Agent",
-    "External-Identifier",
-    "Internal-Sender-Identifier",
-)
 
 
 def profile_identifiers(options: CaptureOptions) -> list[str]:
