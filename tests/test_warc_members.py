@@ -107,7 +107,16 @@ def test_shrinks_by_what_the_bytes_do(sample: bytes, expected: bool) -> None:
     assert shrinks(sample) is expected
 
 
-@pytest.mark.parametrize("size", [1, 65_534, 65_535, 65_536, 200_000, PIECE, PIECE + 3])
+@pytest.mark.parametrize("size", [1, 100, 16_383])
+def test_a_small_body_is_deflated_with_its_head_unprobed(size: int, tmp_path: Path) -> None:
+    # Under 16 KiB a probe and a flush would cost more than a stored block saves.
+    body = random_of(size)
+    member, packed = member_of(tmp_path, b"WARC/1.1\r\n\r\n", body)
+    assert gzip.decompress(packed) == b"WARC/1.1\r\n\r\n" + body + b"\r\n\r\n"
+    assert (member.stored, member.deflated) == (0, 12 + size + 4)
+
+
+@pytest.mark.parametrize("size", [16_384, 65_534, 65_535, 65_536, 200_000, PIECE, PIECE + 3])
 def test_a_random_body_is_stored_whole_in_blocks(size: int, tmp_path: Path) -> None:
     body = random_of(size)
     member, packed = member_of(tmp_path, b"", body)

@@ -29,6 +29,9 @@ _STORED_MAX = 0xFFFF
 # Bytes read from a body file at a time, and judged together: about 1 MiB, a whole number of
 # stored blocks.
 _COPY = 16 * _STORED_MAX
+# A body smaller than this is deflated with its record's head, never probed: for the many
+# small records of a capture, a probe and a flush cost more than any stored block saves.
+_SMALL = 16 * 1024
 # The sample of a piece the probe deflates: a slice this long from each of its quarters.
 _SLICES = 4
 _SLICE = 512
@@ -100,7 +103,7 @@ class GzipMember:
         while left:
             want = min(_COPY, left)
             framed = self._read_framed(source, want)
-            if shrinks(_sample(framed, want)):
+            if size < _SMALL or shrinks(_sample(framed, want)):
                 with memoryview(framed) as view:
                     for start in range(0, want, _STORED_MAX):
                         at = start + 5 * (start // _STORED_MAX + 1)
