@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from preserve.discover import (
-    decode_html,
     find_css_links,
     find_html_links,
     find_style_attribute_links,
@@ -19,6 +18,7 @@ from preserve.discover import (
 )
 from preserve.models import Link
 from preserve.urls import encode_query
+from preserve.webdoc import decode_html
 
 BASE = "http://example.test/dir/page.html"
 ROOT = Path(__file__).resolve().parent.parent

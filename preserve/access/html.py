@@ -12,8 +12,9 @@ from preserve.access.charsets import codec_name, decode, encode, split_bom, web_
 from preserve.access.css import rewrite_css
 from preserve.access.hazards import NETWORK_HINTS, SPACE, disarm, read_refresh, stays_in_place
 from preserve.access.tokens import Attribute, Token, tokenize
-from preserve.discover import decode_html, srcset_candidates
+from preserve.discover import srcset_candidates
 from preserve.urls import resolve_in_document
+from preserve.webdoc import decode_html
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; img-src file: data: blob:; media-src file: data: blob:; "

@@ -11,14 +11,10 @@ from preserve.discover.html import (
     parse_srcset,
     srcset_candidates,
 )
-from preserve.webdoc import BOMS, HTML_TYPES, decode_html
 
 __all__ = [
-    "BOMS",
-    "HTML_TYPES",
     "MEDIA_EXTENSIONS",
     "PARSE_LIMIT",
-    "decode_html",
     "find_css_links",
     "find_html_links",
     "find_style_attribute_links",
