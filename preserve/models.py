@@ -225,6 +225,8 @@ class CaptureOptions:
     """Where the bytes go: files under data/web/ and the WARC, files alone, or the WARC alone."""
     access: bool = True
     """Write the offline access copy under data/access/ (`--no-access` turns it off)."""
+    browser: bool = False
+    """Load each page in headless Chromium and capture what its scripts fetch too."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ Pure: the crawl fetches the file and hands the status and bytes here; protego pa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from protego import Protego
@@ -65,3 +66,36 @@ def rules_from_response(
         return RobotsRules(source, allow_all=True, note=f"{reason}: all allowed")
     reason = error or (f"HTTP {status}" if status is not None else "no answer")
     return RobotsRules(source, allow_all=False, note=f"unreachable ({reason}): all disallowed")
+
+
+@dataclass(frozen=True, slots=True)
+class RobotsFile:
+    """What one fetch of a robots.txt gave: enough to read its rules again, in any process.
+
+    `refused` is a host the private-network guard refused: its pages are logged as
+    private-address, so its rules allow everything. `body` is at most the first 500 KiB.
+    """
+
+    source: str
+    status: int | None
+    body: bytes | None
+    error: str | None = None
+    refused: bool = False
+
+    def rules(self) -> RobotsRules:
+        """Return the rules this fetch gives."""
+        if self.refused:
+            return RobotsRules(self.source, allow_all=True, note=self.error)
+        return rules_from_response(self.source, self.status, self.body, self.error)
+
+
+class RobotsStore(Protocol):
+    """robots.txt files already fetched, kept for every capture of a batch."""
+
+    def get(self, source: str) -> RobotsFile | None:
+        """Return the file fetched from `source`, or None when none was yet."""
+        ...
+
+    def put(self, file: RobotsFile) -> None:
+        """Keep `file` for later captures."""
+        ...

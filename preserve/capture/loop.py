@@ -18,6 +18,7 @@ from preserve.capture.sources import RobotsAnswer, Sources, remove_body
 from preserve.errors import PackagingFailed
 from preserve.fetch import Cancelled
 from preserve.models import CaptureOptions, FetchResult, Link, Role, SkipReason
+from preserve.robots import RobotsRules, RobotsStore
 from preserve.urls import is_web_url
 
 
@@ -54,8 +55,11 @@ class RunLoop:
         frontier: Frontier,
         ingestion: Ingestion,
         cancel: threading.Event,
+        robots: RobotsStore | None = None,
     ) -> None:
         self.options = options
+        # robots.txt files other captures of the same batch fetched already.
+        self.robots = robots
         self.sources = sources
         self.frontier = frontier
         self.ingestion = ingestion
@@ -135,8 +139,14 @@ class RunLoop:
             self.ingestion.sink.recorded_robots(answer.result)
         finally:
             remove_body(answer.result)
-        self.frontier.learn_robots(answer.rules)
-        for held in self.waiting.pop(answer.rules.source, []):
+        if self.robots is not None:
+            self.robots.put(answer.file)
+        self._release(answer.rules)
+
+    def _release(self, rules: RobotsRules) -> None:
+        """Learn a host's rules and decide the links that waited for them."""
+        self.frontier.learn_robots(rules)
+        for held in self.waiting.pop(rules.source, []):
             decision = self._decide(held.link, held.task)
             self._decided(held.link, held.base, decision, seq=held.seq)
 
@@ -150,6 +160,12 @@ class RunLoop:
         if not (url.startswith("file:") or is_web_url(url)):
             return
         decision = self._decide(link, task)
+        if decision is not None and decision.robots is not None and self.robots is not None:
+            known = self.robots.get(decision.robots)
+            if known is not None:
+                # Fetched for an earlier capture of the batch: its WARC holds the record.
+                self.frontier.learn_robots(known.rules())
+                decision = self._decide(link, task)
         if decision is not None and decision.robots is not None:
             # Its place in the log is where it was found; later mentions of it wait on this.
             self.seen.add(url)

@@ -25,9 +25,11 @@ from preserve.capture.sinks import Sink
 from preserve.capture.sources import Sources
 from preserve.errors import BadInput, FetchFailed, Interrupted, PreserveError
 from preserve.fetch import default_user_agent
+from preserve.fetch.hosts import HostGate
 from preserve.metadata import parse_user_metadata
 from preserve.models import CaptureOptions, CaptureResult, LogRecord
 from preserve.report import SeedFailure
+from preserve.robots import RobotsStore
 
 
 def capture(
@@ -38,6 +40,8 @@ def capture(
     clock: Callable[[], datetime] | None = None,
     new_id: Callable[[], uuid.UUID] | None = None,
     observer: Callable[[LogRecord], None] | None = None,
+    gate: HostGate | None = None,
+    robots: RobotsStore | None = None,
 ) -> CaptureResult:
     """Capture `url` (or a local HTML file) with its requisites into a new bag in `output`.
 
@@ -47,7 +51,9 @@ def capture(
     cannot be fetched or, with `strict`, a requisite is missing, PackagingFailed (4) when the
     bag cannot be written.
     On any error or interrupt the staging folder is removed and nothing appears in `output`.
-    `clock` and `new_id` make the capture time and identifier reproducible.
+    `clock` and `new_id` make the capture time and identifier reproducible. A batch passes
+    the `gate` and `robots` its captures share, so that --host-workers, --wait and robots.txt
+    hold across all of them.
     """
     options = options or CaptureOptions()
     validate_options(options)
@@ -72,11 +78,12 @@ def capture(
             cancel=cancel,
             keep_received=sink.keep_received,
             payload_algorithms=sink.payload_algorithms,
+            gate=gate,
         )
         user_agent = options.user_agent or default_user_agent()
         frontier = Frontier(seed.url, options, user_agent)
         try:
-            RunLoop(options, sources, frontier, ingestion, cancel).run(seed.url)
+            RunLoop(options, sources, frontier, ingestion, cancel, robots).run(seed.url)
             records = ingestion.ordered_records()
             _check_strict(options, records)
             recorded = sink.finish()

@@ -14,8 +14,9 @@ from typing import Protocol
 
 from preserve.capture.seeds import Seed
 from preserve.fetch import Fetcher
+from preserve.fetch.hosts import HostGate
 from preserve.models import CaptureOptions, FetchResult
-from preserve.robots import MAX_ROBOTS_BYTES, RobotsRules, rules_from_response
+from preserve.robots import MAX_ROBOTS_BYTES, RobotsFile, RobotsRules
 
 
 class Source(Protocol):
@@ -36,6 +37,7 @@ class RobotsAnswer:
 
     rules: RobotsRules
     result: FetchResult
+    file: RobotsFile
 
 
 class HttpSource:
@@ -59,10 +61,10 @@ class HttpSource:
         if result.body is not None:
             with result.body.path.open("rb") as handle:
                 data = handle.read(MAX_ROBOTS_BYTES)
-        if result.failure is not None and result.failure.kind == "refused":
-            # The guard refuses the host's pages too; they are logged as private-address.
-            return RobotsAnswer(RobotsRules(source, allow_all=True, note=result.error), result)
-        return RobotsAnswer(rules_from_response(source, result.status, data, result.error), result)
+        # The guard refuses the host's pages too; they are logged as private-address.
+        refused = result.failure is not None and result.failure.kind == "refused"
+        file = RobotsFile(source, result.status, data, result.error, refused=refused)
+        return RobotsAnswer(file.rules(), result, file)
 
     def close(self) -> None:
         """Close the Fetcher's pooled connections."""
@@ -107,6 +109,7 @@ class Sources:
         cancel: threading.Event,
         keep_received: bool,
         payload_algorithms: tuple[str, ...],
+        gate: HostGate | None = None,
     ) -> None:
         fetcher = Fetcher(
             options,
@@ -115,6 +118,7 @@ class Sources:
             keep_received=keep_received,
             payload_algorithms=payload_algorithms,
             seed=seed.url,
+            gate=gate,
         )
         self.http = HttpSource(fetcher)
         self.local = LocalSource(seed, tmp_dir, options)

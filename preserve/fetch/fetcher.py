@@ -19,6 +19,7 @@ import urllib3
 from preserve import netsafety
 from preserve.fetch.body import Cancelled, Failure, keep_small_body, response_head, stream_body
 from preserve.fetch.head import ReceivedHead
+from preserve.fetch.hosts import HostGate, LocalHostGate
 from preserve.fetch.session import describe, make_session
 from preserve.fields import decimal, location_reference
 from preserve.models import CaptureOptions, Exchange, FetchFailure, FetchResult
@@ -79,6 +80,7 @@ class Fetcher:
         payload_algorithms: tuple[str, ...] | None = None,
         network: Network | None = None,
         seed: str | None = None,
+        gate: HostGate | None = None,
     ) -> None:
         self.options = options
         self.guard = AddressGuard(
@@ -91,10 +93,7 @@ class Fetcher:
         self.payload_algorithms = payload_algorithms or options.checksums
         self._counter = 0
         self._lock = threading.Lock()
-        self._host_slots: dict[str, threading.BoundedSemaphore] = {}
-        self._host_last: dict[str, float] = {}
-        # A host that answered 429 or 503 with Retry-After gets no request before this time.
-        self._host_not_before: dict[str, float] = {}
+        self.gate: HostGate = gate or LocalHostGate(options.host_workers, options.wait)
         # One big body at a time is hashed on threads of its own; with several big bodies
         # arriving at once the others keep the cores busy anyway.
         self._parallel_hashing = threading.BoundedSemaphore(1)
@@ -119,12 +118,13 @@ class Fetcher:
     def _host_slot(self, url: str) -> Iterator[None]:
         """Hold one of the host's --host-workers slots for a whole exchange, body included."""
         host = urlsplit(url).netloc
-        with self._lock:
-            slot = self._host_slots.setdefault(
-                host, threading.BoundedSemaphore(max(1, self.options.host_workers))
-            )
-        with slot:
+        while not self.gate.acquire(host, 0.2):
+            if self.cancel.is_set():
+                raise Cancelled
+        try:
             yield
+        finally:
+            self.gate.release(host)
 
     def _pace(self, url: str) -> None:
         """Wait until --wait has passed since the last request to the URL's host started.
@@ -132,18 +132,7 @@ class Fetcher:
         Also waits out a Retry-After the host asked for. Raises Cancelled if the capture is
         stopped meanwhile.
         """
-        host = urlsplit(url).netloc
-        with self._lock:
-            not_before = self._host_not_before.get(host, 0.0)
-            if self.options.wait <= 0 and not_before <= 0:
-                return
-            last = self._host_last.get(host)
-            now = time.monotonic()
-            start = max(now, not_before)
-            if last is not None and self.options.wait > 0:
-                start = max(start, last + self.options.wait)
-            self._host_last[host] = start
-        left = start - now
+        left = self.gate.reserve(urlsplit(url).netloc)
         while left > 0:
             if self.cancel.is_set():
                 raise Cancelled
@@ -153,10 +142,7 @@ class Fetcher:
 
     def _hold_host(self, url: str, seconds: float) -> None:
         """Keep every request to the URL's host waiting `seconds`, as its Retry-After asked."""
-        host = urlsplit(url).netloc
-        with self._lock:
-            until = time.monotonic() + seconds
-            self._host_not_before[host] = max(self._host_not_before.get(host, 0.0), until)
+        self.gate.hold(urlsplit(url).netloc, seconds)
 
     def fetch(self, url: str, *, referrer: str | None = None, store: bool = True) -> FetchResult:
         """Fetch `url`, following redirects; return every exchange and the stored body.
