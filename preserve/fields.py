@@ -1,4 +1,4 @@
-"""Readers of small values from outside: decimal numbers, `Location` values, JSON options.
+"""Readers of small values from outside: decimal numbers, sizes, `Location` values, JSON options.
 
 Each reader is bounded and returns a value or None, never raising: `'²'.isdigit()` is true
 and `int('²')` raises, so numbers are read as ASCII digits only, and at most a stated count
@@ -11,6 +11,7 @@ import json
 import math
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 _DIGITS = re.compile(r"[0-9]+")
@@ -30,6 +31,24 @@ def decimal(text: str | None, max_digits: int = MAX_DIGITS) -> int | None:
     if not value or len(value) > max_digits or not _DIGITS.fullmatch(value):
         return None
     return int(value)
+
+
+# Digits bounded: a size past 1024T is refused by the capture anyway, and a float of 400
+# digits is infinite.
+_SIZE = re.compile(r"\s*([0-9]{1,20}(?:\.[0-9]{1,9})?)\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def byte_size(text: str) -> int | None:
+    """Return the bytes a size such as `500K`, `1.5M` or `2G` means (powers of 1024), or None.
+
+    A plain number is bytes; `B`, `KB` and `KiB` are read alike, in any case. At most 20
+    digits before the point and 9 after, in ASCII digits.
+    """
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        return None
+    return int(Decimal(match.group(1)) * _UNITS[match.group(2).upper()])
 
 
 def location_reference(value: str) -> str:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
 from typing import Any
 
 import click
 
 from preserve.errors import BadInput
+from preserve.fields import byte_size
 from preserve.models import DEFAULT_CHECKSUMS, BagInfo, CaptureOptions
-
-# Digits bounded: a size past 1024T is refused by the capture anyway, and a float of 400
-# digits is infinite.
-_SIZE = re.compile(r"^\s*(\d{1,20}(?:\.\d{1,9})?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
 
 class SizeType(click.ParamType[int, Any]):
@@ -26,10 +20,10 @@ class SizeType(click.ParamType[int, Any]):
         """Return the size in bytes, or fail with a usage error."""
         if isinstance(value, int):
             return value
-        match = _SIZE.match(str(value))
-        if not match:
+        found = byte_size(str(value))
+        if found is None:
             self.fail(f"{value!r} is not a size such as 100M or 2G", param, ctx)
-        return int(Decimal(match.group(1)) * _UNITS[match.group(2).upper()])
+        return found
 
 
 class LineListType(click.ParamType[str, str]):
