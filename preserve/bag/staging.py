@@ -93,7 +93,7 @@ def _rename_by_claim(source: Path, target: Path) -> None:
         raise
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
     """Raise BadInput unless `name` can be a bag folder's name directly inside the output."""
     encoded = name.encode("utf-8", "surrogatepass")
     checks = [
@@ -150,7 +150,7 @@ def check_name_free(output: Path, name: str, suffix: str = "") -> None:
     the name is taken. Made before anything is fetched, so a taken name costs no request;
     the no-replace rename that commits the bag stays the guard against a name taken meanwhile.
     """
-    _check_name(name)
+    check_name(name)
     target = output.absolute() / f"{name}{suffix}"
     if os.path.lexists(target):
         raise PackagingFailed(f"{target} already exists", hint="choose another --name")
@@ -226,7 +226,7 @@ class Staging:
         the staging folder as it was. Raises BadInput for a name that is not a plain folder
         name, and RuntimeError if the bag has no bagit.txt or this staging is already done.
         """
-        _check_name(name)
+        check_name(name)
         if self._committed or self._lock_fd is None:
             raise RuntimeError(f"staging folder {self._root} was already committed or discarded")
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
