@@ -36,11 +36,17 @@ if TYPE_CHECKING:
     from preserve.bag.inspect import BagDescription
     from preserve.bag.reader import Problem
     from preserve.bag.validate import ValidationReport, validate
+    from preserve.batch import BadManifest, BatchProgress, BatchResult, RowReport, batch
     from preserve.capture import capture, capture_many
     from preserve.report import SeedFailure
     from preserve.wacz import WaczSummary, export_wacz
 
 _LAZY = {
+    "batch": "preserve.batch",
+    "BatchResult": "preserve.batch",
+    "BadManifest": "preserve.batch",
+    "BatchProgress": "preserve.batch",
+    "RowReport": "preserve.batch",
     "capture": "preserve.capture",
     "capture_many": "preserve.capture",
     "SeedFailure": "preserve.report",
@@ -54,8 +60,11 @@ _LAZY = {
 
 __all__ = [
     "BadInput",
+    "BadManifest",
     "BagDescription",
     "BagInfo",
+    "BatchProgress",
+    "BatchResult",
     "CaptureOptions",
     "CaptureResult",
     "FetchFailed",
@@ -65,11 +74,13 @@ __all__ = [
     "PackagingFailed",
     "PreserveError",
     "Problem",
+    "RowReport",
     "SeedFailure",
     "SomeSeedsFailed",
     "ValidationReport",
     "WaczSummary",
     "__version__",
+    "batch",
     "capture",
     "capture_many",
     "describe",
@@ -97,9 +108,10 @@ def __getattr__(name: str) -> object:
     if module is None:
         raise AttributeError(f"module 'preserve' has no attribute {name!r}")
     value = importlib.import_module(module)
-    if name != "capture":
+    if name not in ("capture", "batch"):
         value = getattr(value, name)
-    # `capture` is the package preserve.capture itself, callable as the function: importing
-    # any of its modules binds the package to this name, so it is bound the same way here.
+    # `capture` and `batch` are the packages preserve.capture and preserve.batch themselves,
+    # callable as the functions: importing any of their modules binds the package to the
+    # name, so it is bound the same way here.
     globals()[name] = value
     return value

@@ -10,8 +10,9 @@ Phases: `fetching` (a response's headers have arrived, its body not yet read), `
 first piece of a body was written and hashed, the rest not yet read), `writing` (the payload
 and logs are in the staging bag, the tag files are not yet written), `serializing` (the
 archive of `--serialize` is written under its temporary name, not yet given its own),
-`reading` (validate is hashing the entries of an archive in place) and `extracting` (export
-is unpacking an archive into its scratch folder).
+`reading` (validate is hashing the entries of an archive in place), `extracting` (export
+is unpacking an archive into its scratch folder) and `journaling` (a batch row's outcome has
+arrived, its bag in place, and the journal does not know it yet).
 """
 
 from __future__ import annotations
@@ -22,7 +23,15 @@ import time
 from pathlib import Path
 
 ENVIRONMENT = "PRESERVE_TEST_PAUSE_AT"
-PHASES = ("fetching", "hashing", "writing", "serializing", "reading", "extracting")
+PHASES = (
+    "fetching",
+    "hashing",
+    "writing",
+    "serializing",
+    "reading",
+    "extracting",
+    "journaling",
+)
 
 _lock = threading.Lock()
 _reached: set[str] = set()
