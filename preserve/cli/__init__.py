@@ -1,6 +1,6 @@
 """The command line: the `preserve` group, its global options, and the commands it adds.
 
-Each command (`capture`, `validate`, `info`, `export`) lives in its own module, parses its
+Each command (`capture`, `batch`, `validate`, `info`, `export`) lives in its own module, parses its
 options, calls the Python API, prints, and leaves its exit code to an ExitPolicy
 (`preserve.cli.console`). The commands import the console; only this module imports them.
 """
@@ -19,6 +19,7 @@ import click
 
 from preserve._version import __version__
 from preserve.cli.bag import info_command, validate_command
+from preserve.cli.batch import batch_command
 from preserve.cli.capture import capture_command
 from preserve.cli.console import Console, option, redact_args
 from preserve.cli.export import export_command
@@ -146,3 +147,4 @@ main.add_command(capture_command)
 main.add_command(validate_command)
 main.add_command(info_command)
 main.add_command(export_command)
+main.add_command(batch_command)

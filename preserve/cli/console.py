@@ -152,7 +152,8 @@ def _size(n: float) -> str:
     return f"{n:.1f} TB"
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """Return a duration as a clock shows it: `1:05`, `2:03:04`."""
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
@@ -253,20 +254,27 @@ class Console:
         rate = self.stored_bytes / elapsed if elapsed > 0 else 0.0
         return (
             f"{done} URL{'' if done == 1 else 's'} ({outcomes}), {_size(self.stored_bytes)}, "
-            f"{_size(rate)}/s, {_duration(elapsed)}"
+            f"{_size(rate)}/s, {duration(elapsed)}"
         )
 
     def _draw_progress(self) -> None:
         """Redraw the progress line in place, on a terminal, at most every PROGRESS_INTERVAL."""
+        self.draw(self.progress_line)
+
+    def draw(self, line: Callable[[float], str], *, now: bool = False) -> None:
+        """Redraw `line(clock())` in place as the progress line, on a terminal, without -q or -v.
+
+        At most every PROGRESS_INTERVAL, unless `now`. Any message said clears it first.
+        """
         if not self.progress or self.quiet or self.verbose > 0:
             return
-        now = self.clock()
-        if self._drawn_at is not None and now - self._drawn_at < PROGRESS_INTERVAL:
+        at = self.clock()
+        if not now and self._drawn_at is not None and at - self._drawn_at < PROGRESS_INTERVAL:
             return
-        self._drawn_at = now
+        self._drawn_at = at
         # One column short of the width: a line that wraps cannot be redrawn in place.
         width = max(shutil.get_terminal_size().columns - 1, 20)
-        click.echo(f"\r\x1b[K{self.progress_line(now)[:width]}", err=True, nl=False)
+        click.echo(f"\r\x1b[K{line(at)[:width]}", err=True, nl=False)
         self._progress_shown = True
 
     def _clear_progress(self) -> None:
