@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from preserve.batch.report import BatchProgress, RowReport
-from preserve.capture.seeds import weak_checksum_warning
 from preserve.cli.console import (
     Console,
     ExitPolicy,
@@ -29,6 +27,7 @@ from preserve.cli.values import capture_options
 from preserve.errors import SomeSeedsFailed
 
 if TYPE_CHECKING:
+    from preserve.batch.report import BatchProgress, RowReport
     from preserve.batch.runner import BadManifest
 
 
@@ -104,7 +103,9 @@ def _problem_lines(console: Console, manifest: str, exc: BadManifest) -> None:
 
 def _run_batch(console: Console, manifest: str, opts: dict[str, Any]) -> int:
     """Run the batch; return its exit code."""
+    # Imported here, not at the top, so that `preserve --help` starts quickly.
     from preserve.batch.runner import BadManifest, batch
+    from preserve.capture.seeds import weak_checksum_warning
 
     policy = ExitPolicy.for_captures()
 
