@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,8 @@ class RowReport:
     outcome: str
     """`captured` (the row is done) or `failed`."""
     bag: str | None
+    capture_id: str | None
+    """The bag's External-Identifier (`urn:uuid:...`), for a captured row."""
     exit_code: int
     error: str | None
     pages: int
@@ -49,8 +52,14 @@ class RowReport:
     """The bag was found complete, left by an earlier attempt of the row."""
 
     @classmethod
-    def of(cls, outcome: RowOutcome, row: Row, attempts: int) -> RowReport:
-        """Return the report of `row`, ended with `outcome` after `attempts` attempts."""
+    def of(
+        cls, outcome: RowOutcome, row: Row, attempts: int, capture_id: uuid.UUID | None
+    ) -> RowReport:
+        """Return the report of `row`, ended with `outcome` after `attempts` attempts.
+
+        `capture_id` is the attempt's identifier, written into its bag.
+        """
+        captured = outcome.outcome == "captured" and capture_id is not None
         counts = {**_NO_COUNTS, **outcome.counts}
         requisites = {**_NO_COUNTS["requisites"], **counts["requisites"]}
         return cls(
@@ -59,6 +68,7 @@ class RowReport:
             line=row.line,
             outcome=outcome.outcome,
             bag=outcome.bag,
+            capture_id=f"urn:uuid:{capture_id}" if captured else None,
             exit_code=outcome.exit_code,
             error=outcome.error,
             pages=int(counts["pages"]),
@@ -83,6 +93,7 @@ class RowReport:
             "line": self.line,
             "outcome": self.outcome,
             "bag": self.bag,
+            "capture_id": self.capture_id,
             "exit": self.exit_code,
             "error": self.error,
             "counts": {

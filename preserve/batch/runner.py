@@ -293,7 +293,7 @@ class _Run:
 
     def _record(self, outcome: RowOutcome, entry: JournalRow) -> None:
         """Commit how a row ended, then report it: the report file, then `on_outcome`."""
-        line = RowReport.of(outcome, entry.row, entry.attempts)
+        line = RowReport.of(outcome, entry.row, entry.attempts, entry.capture_id)
         text = line.to_json()
         self.journal.finish(outcome, text)
         if outcome.outcome == "captured":
