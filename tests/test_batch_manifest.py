@@ -330,6 +330,9 @@ PROBLEMS = [
         ["1: columns 'max-pages' and 'max_pages' both give max_pages"],
     ),
     ("csv", b"dc.title\nT\n", ["1: no url column"]),
+    ("csv", b"", ["1: no header row"]),
+    ("csv", b"\n\n", ["1: no header row"]),
+    ("csv", b"url\rhttps://a.example/\r", ["1: not valid CSV: a line ends in CR alone"]),
     (
         "csv",
         b"https://a.example/,Title\n",
@@ -351,6 +354,7 @@ PROBLEMS = [
         ["2: a value under a column with no name"],
     ),
     ("csv", b"id,url\nr1,\n", ["2: no url"]),
+    ("list", b"~no-such-user!/page.html\n", ["1: not a URL or an existing file: ~no-such-user!"]),
     (
         "list",
         b"https://a.example/\n\xff\xfe\nftp://x.example/\n",
@@ -411,6 +415,11 @@ def test_each_problem_is_listed_with_its_line(fmt: str, data: bytes, expected: l
     assert len(found) == len(expected), found
     for message, start in zip(found, expected, strict=True):
         assert message.startswith(start), found
+
+
+def test_a_pattern_python_warns_about_is_still_a_pattern() -> None:
+    (row,) = rows(b"url,include\nhttps://a.example/,[[a]\n")
+    assert dict(row.options) == {"include": ("[[a]",)}
 
 
 def test_reading_goes_on_after_a_problem_and_keeps_the_good_rows() -> None:
@@ -478,8 +487,9 @@ def test_a_row_is_checked_with_the_command_lines_options(tmp_path: Path) -> None
 @settings(max_examples=300)
 @given(st.binary(max_size=2000))
 def test_any_bytes_give_rows_or_problems(data: bytes) -> None:
-    for fmt in ("csv", "jsonl", "list"):
-        for item in read(data, fmt):
+    header = b"url,id,name,dc.title,dc.date,depth,include,bag-info.X\r\n"
+    for fmt, manifest in [("csv", data), ("csv", header + data), ("jsonl", data), ("list", data)]:
+        for item in read(manifest, fmt):
             assert isinstance(item, Row | ManifestProblem)
             str(item).encode("utf-8")
 

@@ -12,6 +12,7 @@ import functools
 import json
 import re
 import typing
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -30,6 +31,7 @@ MAX_VALUES = 10_000
 MAX_ID = 1_024
 """Characters in a row's `id`."""
 
+_RESERVED: dict[str, Literal["url", "id", "name"]] = {"url": "url", "id": "id", "name": "name"}
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 _SIZES = frozenset({"max_size", "max_bytes"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -95,12 +97,13 @@ def read_column(written: str) -> Column:
 
 
 def _classify(written: str) -> Column:
+    """Return what a column gives; an unknown name's problem suggests the closest known one."""
     name = written.strip()
     folded = name.lower()
     if not name:
         return Column("blank", "", written)
-    if folded in ("url", "id", "name"):
-        return Column(folded, folded, written)  # type: ignore[arg-type]
+    if folded in _RESERVED:
+        return Column(_RESERVED[folded], folded, written)
     option = folded.replace("-", "_")
     if option in ROW_OPTIONS:
         return Column("option", option, written, repeated=ROW_OPTIONS[option] is tuple)
@@ -256,6 +259,9 @@ class RowChecker:
                 seed = parse_seed(url).url
             except BadInput as exc:
                 problems.append(str(exc))
+            except RuntimeError:
+                # Path.expanduser raises it for `~name` when no user has that name.
+                problems.append(f"not a URL or an existing file: {url}")
         row_id = parts.single.get("id", ("", None))[1]
         if row_id is not None and len(row_id) > MAX_ID:
             problems.append(f"id {shown(row_id)} is longer than {MAX_ID:,} characters")
@@ -285,7 +291,10 @@ class RowChecker:
             if len(self._options) >= 1024:
                 self._options.clear()
             try:
-                validate_options(row_options(self.base, Row(0, "", "", options=options)))
+                with warnings.catch_warnings():
+                    # re's FutureWarning on `[[`: the capture that uses the pattern warns.
+                    warnings.simplefilter("ignore", FutureWarning)
+                    validate_options(row_options(self.base, Row(0, "", "", options=options)))
                 self._options[options] = None
             except BadInput as exc:
                 self._options[options] = str(exc)

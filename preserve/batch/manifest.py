@@ -283,9 +283,11 @@ def _read_csv(stream: BinaryIO, checker: RowChecker) -> Iterator[Row | ManifestP
         try:
             record = next(reader)
         except StopIteration:
+            if header is None:
+                yield ManifestProblem(1, "no header row: the first row names the columns")
             return
         except csv.Error as exc:
-            problem = f"not valid CSV: {exc}"
+            problem = f"not valid CSV: {_csv_error(exc)}"
         except _TooLong:
             problem = f"a record longer than {MAX_LINE:,} bytes"
         if problem is not None or lines.bad:
@@ -303,6 +305,14 @@ def _read_csv(stream: BinaryIO, checker: RowChecker) -> Iterator[Row | ManifestP
                 return
             continue
         yield from _checked(checker, start, _csv_parts(header, record))
+
+
+def _csv_error(error: csv.Error) -> str:
+    """Return what a csv.Error says, in terms of the manifest rather than of Python's open()."""
+    message = str(error)
+    if message.startswith("new-line character seen in unquoted field"):
+        return "a line ends in CR alone (save the manifest with LF or CRLF line ends)"
+    return message
 
 
 def _csv_parts(header: list[Column | None], record: list[str]) -> RowParts:
