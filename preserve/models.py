@@ -227,6 +227,12 @@ class CaptureOptions:
     """Write the offline access copy under data/access/ (`--no-access` turns it off)."""
     browser: bool = False
     """Load each page in headless Chromium and capture what its scripts fetch too."""
+    browser_timeout: float = 30.0
+    """Seconds a page is given in the browser to load, go quiet and scroll (`--browser`)."""
+    browser_quiet_ms: int = 500
+    """Milliseconds with no request in flight after which a page counts as loaded."""
+    browser_scrolls: int = 20
+    """Most scroll steps of one window height to reach a page's end (0: no scrolling)."""
 
 
 @dataclass(frozen=True, slots=True)

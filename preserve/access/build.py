@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from preserve.access.catalog import INDEX_PATH, Catalog, documents
 from preserve.access.css import rewrite_stylesheet
 from preserve.access.html import rewrite_html
 from preserve.access.index import CaptureInfo, index_page, listed
+from preserve.access.rendered import RenderedLink
 from preserve.models import LogRecord
 
 _MEDIA_TYPES = {"html": "text/html", "css": "text/css"}
@@ -32,6 +33,7 @@ def build_access_copy(
     url_map: Sequence[tuple[str, str]],
     read: Callable[[str], bytes],
     info: CaptureInfo,
+    rendered: Mapping[str, Sequence[RenderedLink]] | None = None,
 ) -> Iterator[AccessFile]:
     """Yield the files of the access copy of a capture, the index page last.
 
@@ -39,6 +41,7 @@ def build_access_copy(
     `urls.tsv`, `read` returns the stored bytes of a bag path, and `info` names the capture
     on the index page. Each page and stylesheet captured gets a copy whose links lead to the
     other copies and to the originals under `data/web/`; the originals are only read.
+    `rendered` maps a page's original to its derivatives (`--browser`), which the index links.
     """
     found = documents(records)
     catalog = Catalog(url_map, found)
@@ -53,5 +56,7 @@ def build_access_copy(
             copy = rewrite_stylesheet(data, document, catalog)
         yield AccessFile(document.path, copy, _MEDIA_TYPES[document.kind], document.source)
     copies = {document.source: document.path for document in found}
-    entries = listed(records, copies, titles)
-    yield AccessFile(INDEX_PATH, index_page(info, entries), "text/html", None)
+    entries = listed(records, copies, titles, rendered or {})
+    yield AccessFile(
+        INDEX_PATH, index_page(info, entries, browser=rendered is not None), "text/html", None
+    )

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from preserve.access.catalog import INDEX_PATH, WEB_PREFIX, relative_url
 from preserve.access.html import CONTENT_SECURITY_POLICY
+from preserve.access.rendered import RenderedLink
 from preserve.models import LogRecord, Role
 
 # Pages first by how they came into the capture, then in capture order.
@@ -53,6 +54,8 @@ class Listed:
     media_type: str | None
     size: int | None
     title: str | None = None
+    rendered: tuple[RenderedLink, ...] = ()
+    """The page's derivatives made in the browser (`--browser`): screenshot, DOM, PDF."""
 
     @property
     def name(self) -> str:
@@ -61,13 +64,17 @@ class Listed:
 
 
 def listed(
-    records: Sequence[LogRecord], copies: Mapping[str, str], titles: Mapping[str, str | None]
+    records: Sequence[LogRecord],
+    copies: Mapping[str, str],
+    titles: Mapping[str, str | None],
+    rendered: Mapping[str, Sequence[RenderedLink]] | None = None,
 ) -> list[Listed]:
     """Return the pages and linked media captured, each stored file once, in capture order.
 
     Pages are the seed, linked pages and frames, and any other file with a page copy (a page
     embedded with `<object>`); media are the linked media. `copies` maps an original's bag
-    path to its access copy's, and `titles` a page copy's original to its title.
+    path to its access copy's, `titles` a page copy's original to its title, and `rendered`
+    a page's original to its derivatives.
     """
     found: dict[str, Listed] = {}
     for record in records:
@@ -86,17 +93,19 @@ def listed(
             media_type=(record.content_type or "").split(";")[0].strip().lower() or None,
             size=record.size,
             title=titles.get(source),
+            rendered=tuple((rendered or {}).get(source, ())),
         )
     return list(found.values())
 
 
-def index_page(info: CaptureInfo, entries: Iterable[Listed]) -> bytes:
+def index_page(info: CaptureInfo, entries: Iterable[Listed], *, browser: bool = False) -> bytes:
     """Return `data/access/index.html`: the capture, then every page and linked media file.
 
     Each entry links to its file in the bag (a page to its access copy) by a relative URL,
     and to its original URL when that is an http(s) URL. Everything that came from the
     capture is escaped. The originals of pages are named but not linked: opened from disk, an
-    original page would ask the live web for its images and stylesheets.
+    original page would ask the live web for its images and stylesheets. With `browser`
+    (the pages were loaded in a browser), a page's row links its rendered derivatives.
     """
     entries = list(entries)
     pages = sorted(
@@ -109,7 +118,8 @@ def index_page(info: CaptureInfo, entries: Iterable[Listed]) -> bytes:
         policy=CONTENT_SECURITY_POLICY,
         header=_header(info, seed),
         page_count=len(pages),
-        page_rows=_rows(pages, _page_row, 4, "No page was captured."),
+        page_rows=_rows(pages, _page_row, 5, "No page was captured."),
+        scripts=_BROWSER_TEXT if browser else _STATIC_TEXT,
         media_count=len(media),
         media_rows=_rows(media, _media_row, 4, "No linked media was captured."),
     )
@@ -160,8 +170,18 @@ def _page_row(entry: Listed) -> str:
     text = html.escape(entry.title or entry.name)
     return (
         f'<tr><td><a class="local" href="{link}">{text}</a></td><td>{html.escape(entry.role)}</td>'
-        f"<td>{web_link(entry.url)}</td><td><code>{html.escape(entry.source)}</code></td></tr>"
+        f"<td>{web_link(entry.url)}</td><td><code>{html.escape(entry.source)}</code></td>"
+        f"<td>{_rendered_cell(entry)}</td></tr>"
     )
+
+
+def _rendered_cell(entry: Listed) -> str:
+    links = [
+        f'<a class="rendered" href="{html.escape(relative_url(INDEX_PATH, link.path))}">'
+        f"{html.escape(link.label)}</a>"
+        for link in entry.rendered
+    ]
+    return " ".join(links) or "—"
 
 
 def _media_row(entry: Listed) -> str:
@@ -186,6 +206,12 @@ def _size(size: int | None) -> str:
     return f'<span title="{size:,} bytes">{shown}</span>'
 
 
+_STATIC_TEXT = "content that only a script would have fetched was not captured."
+_BROWSER_TEXT = (
+    "each page was also loaded in headless Chromium, which captured what its scripts fetched"
+    " and made the screenshot, rendered DOM and PDF linked under <em>Rendered</em>"
+    " (<code>data/access/rendered/</code>)."
+)
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -212,12 +238,12 @@ tr:nth-child(even) td {{ background: #f2f2f2; }}
 <p>The pages below are copies of the captured pages whose links lead to the files of this bag,
 so they open from disk without the network; links to what was not captured still name the
 live web and do not load. Linked media open from their files as captured. The originals, as
-received, are in the <code>data/web/</code> folder; content that only a script would have
-fetched was not captured. The addresses under <em>Original</em> lead to the live web, which
-may have changed or gone since.</p>
+received, are in the <code>data/web/</code> folder; {scripts} The addresses under
+<em>Original</em> lead to the live web, which may have changed or gone since.</p>
 <h2 id="pages">Pages ({page_count})</h2>
 <table>
-<thead><tr><th>Page</th><th>Role</th><th>Original</th><th>Stored as</th></tr></thead>
+<thead><tr><th>Page</th><th>Role</th><th>Original</th><th>Stored as</th><th>Rendered</th></tr>
+</thead>
 <tbody>
 {page_rows}
 </tbody>

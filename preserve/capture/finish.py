@@ -10,6 +10,7 @@ from pathlib import Path
 
 from preserve._version import __version__
 from preserve.access import CaptureInfo, build_access_copy
+from preserve.access.rendered import LABELS, RENDERED_KINDS, RenderedLink
 from preserve.bag import PayloadWriter
 from preserve.bag.conformance import require_capture_options
 from preserve.bag.info import OWN_LABELS
@@ -20,6 +21,7 @@ from preserve.metadata import (
     CaptureFacts,
     MetadataRecords,
     PayloadFile,
+    RenderingFact,
     UserMetadata,
     build_metadata,
 )
@@ -34,6 +36,7 @@ PROFILE_IDENTIFIER = (
 """The BagIt-Profile-Identifier of every bag preserve makes: `schemas/bagit-profile.json`."""
 
 METADATA_FILES = ("dc.xml", "oai_dc.xml", "premis.xml", "metadata.csv")
+_RENDERED_LABELS = {media: LABELS[kind] for kind, _suffix, media in RENDERED_KINDS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,18 +74,29 @@ def write_access_copy(
     records: Sequence[LogRecord],
     url_map: Sequence[tuple[str, str]],
     info: CaptureInfo,
+    renderings: Sequence[RenderingFact] | None = None,
 ) -> tuple[PayloadFile, ...]:
     """Write the offline access copy under data/access/; return its files made from originals.
 
     The originals under data/web/ are read, never written. The index page is written but not
-    returned: it has no original.
+    returned: it has no original. With `renderings` (--browser), it links each page's
+    rendered derivatives.
     """
 
     def read(path: str) -> bytes:
         return (writer.bag_dir / path).read_bytes()
 
+    rendered = None
+    if renderings is not None:
+        rendered = {
+            rendering.source: tuple(
+                RenderedLink(_RENDERED_LABELS.get(file.media_type or "", "file"), file.path)
+                for file in rendering.files
+            )
+            for rendering in renderings
+        }
     derived = []
-    for file in build_access_copy(records, url_map, read, info):
+    for file in build_access_copy(records, url_map, read, info, rendered):
         digests = writer.write_bytes(file.path, file.data)
         if file.source is not None:
             derived.append(
@@ -150,6 +164,7 @@ def finish_bag(
     profiles: Sequence[str] = (PROFILE_IDENTIFIER,),
     warc_files: Sequence[PayloadFile] = (),
     warc_map: Sequence[tuple[str, str, int]] = (),
+    renderings: Sequence[RenderingFact] = (),
 ) -> MetadataRecords:
     """Write the logs, the metadata records and the tag files; return the metadata written.
 
@@ -157,13 +172,16 @@ def finish_bag(
     `--payload warc`, urls.tsv maps each URL to the WARC and the offset of its record
     (`warc_map`) instead of to a payload file. Unless `--no-access` or `--payload warc` (no
     files to open), the access copy is written first and urls.tsv's third column names the
-    access copy of each URL's file. Raises PackagingFailed when a file cannot be written.
+    access copy of each URL's file. `renderings` (--browser) are the pages rendered, whose
+    derivatives are in the bag already: the index page links them and PREMIS describes them.
+    Raises PackagingFailed when a file cannot be written.
     """
     identifier = f"urn:uuid:{capture_id}"
     derived: tuple[PayloadFile, ...] = ()
     if options.access and options.payload != "warc":
         info = CaptureInfo(identifier, seed.requested_url, created, bag_name)
-        derived = write_access_copy(writer, records, url_map, info)
+        shown = renderings if options.browser else None
+        derived = write_access_copy(writer, records, url_map, info, shown)
     writer.write_bytes("data/logs/capture-log.jsonl", capture_log(records))
     if options.payload == "warc":
         tsv = "".join(f"{_tsv(url)}\t{path}\t{offset}\n" for url, path, offset in warc_map)
@@ -181,7 +199,7 @@ def finish_bag(
         insecure=options.insecure,
         extra_files=warc_files,
     )
-    metadata = build_metadata(replace(facts, derived=derived), user)
+    metadata = build_metadata(replace(facts, derived=derived, renderings=tuple(renderings)), user)
     tag_files: dict[str, bytes] = {}
     for name, data in metadata.files.items():
         if options.metadata_location == "tag":

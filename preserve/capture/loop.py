@@ -12,6 +12,8 @@ import queue
 import threading
 from dataclasses import dataclass, replace
 
+from preserve.browser import Rendering
+from preserve.capture.browsing import Ask, Browsing, PageLoad
 from preserve.capture.frontier import Decision, DepthQueue, Frontier
 from preserve.capture.ingest import Ingestion, Task
 from preserve.capture.sources import RobotsAnswer, Sources, remove_body
@@ -19,7 +21,7 @@ from preserve.errors import PackagingFailed
 from preserve.fetch import Cancelled
 from preserve.models import CaptureOptions, FetchResult, Link, Role, SkipReason
 from preserve.robots import RobotsRules, RobotsStore
-from preserve.urls import is_web_url
+from preserve.urls import canonicalize, is_web_url
 
 
 @dataclass(slots=True)
@@ -42,7 +44,8 @@ class _Waiting:
 
 
 _Work = Task | _RobotsTask
-_Outcome = FetchResult | RobotsAnswer | BaseException
+_Result = _Work | PageLoad | Ask
+_Outcome = FetchResult | RobotsAnswer | Rendering | BaseException | None
 
 
 class RunLoop:
@@ -56,8 +59,14 @@ class RunLoop:
         ingestion: Ingestion,
         cancel: threading.Event,
         robots: RobotsStore | None = None,
+        browsing: Browsing | None = None,
     ) -> None:
         self.options = options
+        # With --browser: each page ingested is loaded in the browser, whose requests come
+        # back here as `Ask`s (not counted as pending: their page's load is).
+        self.browsing = browsing
+        if browsing is not None:
+            browsing.post = self._post
         # robots.txt files other captures of the same batch fetched already.
         self.robots = robots
         self.sources = sources
@@ -66,7 +75,7 @@ class RunLoop:
         self.cancel = cancel
         # Shallowest first: a page's requisites before deeper pages, nearer pages first.
         self.tasks: DepthQueue[_Work] = DepthQueue()
-        self.results: queue.Queue[tuple[_Work, _Outcome]] = queue.Queue()
+        self.results: queue.Queue[tuple[_Result, _Outcome]] = queue.Queue()
         self.seen: set[str] = set()
         self.waiting: dict[str, list[_Waiting]] = {}
         self.pending = 0
@@ -80,6 +89,8 @@ class RunLoop:
         ]
         for worker in workers:
             worker.start()
+        if self.browsing is not None:
+            self.browsing.start()
         try:
             self._submit(seed_url, "seed", None, None, 0, seed_url)
             while self.pending:
@@ -87,13 +98,22 @@ class RunLoop:
                     work, outcome = self.results.get(timeout=0.2)
                 except queue.Empty:
                     continue
-                self.pending -= 1
+                if not isinstance(work, Ask):
+                    self.pending -= 1
                 self._handle(work, outcome)
         finally:
             self.cancel.set()
             for _ in workers:
                 self.tasks.put(None)
+            if self.browsing is not None:
+                self.browsing.close()
             self.sources.close()
+
+    def _post(self, work: object, outcome: object) -> None:
+        """Queue what the browser's thread hands back: a request, or a page's rendering."""
+        assert isinstance(work, PageLoad | Ask)
+        assert outcome is None or isinstance(outcome, Rendering)
+        self.results.put((work, outcome))
 
     def _worker(self) -> None:
         while True:
@@ -111,7 +131,14 @@ class RunLoop:
             return self.sources.http.robots(work.source)
         return self.sources.for_url(work.url).fetch(work.url, work.referrer)
 
-    def _handle(self, work: _Work, outcome: _Outcome) -> None:
+    def _handle(self, work: _Result, outcome: _Outcome) -> None:
+        if isinstance(work, Ask):
+            self._asked(work)
+            return
+        if isinstance(work, PageLoad):
+            assert isinstance(outcome, Rendering)
+            self._rendered(work, outcome)
+            return
         if isinstance(outcome, BaseException):
             if isinstance(outcome, Cancelled):
                 return
@@ -124,7 +151,13 @@ class RunLoop:
             return
         assert isinstance(work, Task)
         assert isinstance(outcome, FetchResult)
+        kept = None if self.browsing is None else self.browsing.keep(outcome)
         links = self.ingestion.ingest(work, outcome)
+        if self.browsing is not None:
+            record = self.ingestion.records[work.seq]
+            self.browsing.settle(work, outcome, record, kept)
+            if self.browsing.render(work, outcome, record) is not None:
+                self.pending += 1
         if outcome.body is not None:
             # Captured once: a later link to where this URL led is not fetched again.
             self.seen.add(outcome.final_url)
@@ -132,6 +165,27 @@ class RunLoop:
             self.frontier.add_origin(outcome.final_url)
         for link, base in links:
             self._follow(work, link, base)
+
+    def _asked(self, ask: Ask) -> None:
+        """Answer a request of the browser, or fetch its URL first, as a requisite or frame."""
+        assert self.browsing is not None
+        if not self.browsing.wait(ask) or ask.url in self.seen:
+            return
+        load = ask.load
+        role: Role = "frame" if ask.request.frame else "requisite"
+        page = ask.url if ask.request.frame else load.task.page
+        self._submit(ask.url, role, ask.via, load.url, load.depth, page)
+
+    def _rendered(self, load: PageLoad, rendering: Rendering) -> None:
+        """Keep a page's derivatives; follow where it tried to go as links of the page."""
+        assert self.browsing is not None
+        self.browsing.rendered(load, rendering)
+        for url, via in rendering.leads:
+            try:
+                link = Link(canonicalize(url), "page", via)
+            except ValueError:
+                continue
+            self._follow(load.task, link, load.url)
 
     def _learn(self, answer: RobotsAnswer) -> None:
         """Keep a host's robots.txt rules, record the fetch, and decide the links that waited."""
@@ -219,6 +273,8 @@ class RunLoop:
             self.ingestion.record(
                 task, replace(task.record("skipped"), reason=reason, error=detail)
             )
+            if self.browsing is not None:
+                self.browsing.refused(url, detail or reason)
             return
         self.frontier.admit(role, page)
         self.pending += 1

@@ -16,6 +16,8 @@ from pathlib import Path
 from preserve.bag import Staging, clean_stale
 from preserve.bag.serialize import EXTENSIONS, serialize_bag
 from preserve.bag.staging import check_name_free, check_output
+from preserve.browser import find_chromium
+from preserve.capture.browsing import Browsing
 from preserve.capture.finish import SeedOutcome, finish_bag, profile_identifiers
 from preserve.capture.frontier import Frontier
 from preserve.capture.ingest import Ingestion
@@ -58,6 +60,7 @@ def capture(
     options = options or CaptureOptions()
     validate_options(options)
     seed = parse_seed(url)
+    chromium = _browser(options, seed)
     user = parse_user_metadata(options.dc, options.metadata_file)
     profiles = profile_identifiers(options)
     now = (clock or (lambda: datetime.now(UTC)))()
@@ -82,8 +85,11 @@ def capture(
         )
         user_agent = options.user_agent or default_user_agent()
         frontier = Frontier(seed.url, options, user_agent)
+        browsing = None
+        if chromium is not None:
+            browsing = Browsing(options, chromium, ingestion, staging.tmp_dir)
         try:
-            RunLoop(options, sources, frontier, ingestion, cancel, robots).run(seed.url)
+            RunLoop(options, sources, frontier, ingestion, cancel, robots, browsing).run(seed.url)
             records = ingestion.ordered_records()
             _check_strict(options, records)
             recorded = sink.finish()
@@ -103,6 +109,7 @@ def capture(
             profiles=profiles,
             warc_files=recorded.files if recorded is not None else (),
             warc_map=ingestion.warc_map,
+            renderings=() if browsing is None else browsing.renderings,
         )
         payload_bytes = sink.writer.total_bytes
         sha256 = None
@@ -128,6 +135,21 @@ def capture(
         seconds=time.monotonic() - started,
         sha256=sha256,
     )
+
+
+def _browser(options: CaptureOptions, seed: Seed) -> Path | None:
+    """Return the Chromium that --browser runs, or None without it; raise BadInput if none.
+
+    Checked before any request: a capture asked to run a browser never starts without one.
+    """
+    if not options.browser:
+        return None
+    if seed.local_file is not None:
+        raise BadInput(
+            "--browser loads web pages: a local file's scripts would read the disk directly",
+            hint="serve the folder over http, or leave out --browser",
+        )
+    return find_chromium()
 
 
 def _check_strict(options: CaptureOptions, records: Sequence[LogRecord]) -> None:

@@ -274,6 +274,9 @@ BOUNDS: dict[str, tuple[str, float, float]] = {
     "workers": ("--workers", 1, 256),
     "host_workers": ("--host-workers", 1, 256),
     "depth": ("--depth", 0, 1_000),
+    "browser_timeout": ("--browser-timeout", 0.1, 3_600),
+    "browser_quiet_ms": ("--browser-quiet", 0, 60_000),
+    "browser_scrolls": ("--browser-scrolls", 0, 1_000),
 }
 """The range of each numeric option: wide for any real use, narrow enough that no value
 asks for more threads, time or memory than a machine has."""

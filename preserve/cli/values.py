@@ -98,4 +98,9 @@ def capture_options(opts: dict[str, Any], single: bool) -> CaptureOptions:
         allow_private=opts["allow_private"],
         payload=opts["payload"],
         access=opts["access"],
+        # Options of `capture` alone: a command without them captures without a browser.
+        browser=opts.get("browser", False),
+        browser_timeout=opts.get("browser_timeout", 30.0),
+        browser_quiet_ms=opts.get("browser_quiet", 500),
+        browser_scrolls=opts.get("browser_scrolls", 20),
     )

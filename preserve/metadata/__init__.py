@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from preserve.metadata.archivematica import metadata_csv
 from preserve.metadata.dc import qualified_dc
 from preserve.metadata.extract import Extracted, extract
-from preserve.metadata.facts import CaptureFacts, PayloadFile
+from preserve.metadata.facts import CaptureFacts, PayloadFile, RenderingFact
 from preserve.metadata.oai_dc import oai_dc
 from preserve.metadata.premis import premis_xml
 from preserve.metadata.record import Record, build_record
@@ -25,6 +25,7 @@ __all__ = [
     "MetadataRecords",
     "PayloadFile",
     "Record",
+    "RenderingFact",
     "UserMetadata",
     "Value",
     "build_metadata",

@@ -29,13 +29,30 @@ class PayloadFile:
 
 
 @dataclass(frozen=True, slots=True)
+class RenderingFact:
+    """One page loaded in a browser (`--browser`): made from what, by which browser, into what.
+
+    `source` is the bag path of the page as captured (its payload file, or the WARC that holds
+    it); `agent` names the browser and its version (`Chromium 156.0.8078.129`); `files` are
+    the derivatives written (none when the page could not be rendered); `notes` what the page
+    did that the record should say (stopped at the time limit, navigated away, crashed).
+    """
+
+    source: str
+    url: str
+    agent: str
+    files: tuple[PayloadFile, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class CaptureFacts:
     """The facts of one capture: its identity, the seed's response, every URL and file.
 
     `page` is the seed's bytes as stored when it is HTML (None otherwise); `response_headers`
     are the seed's final response headers; `records` hold every URL attempted; `files` every
     payload file under `data/web/` (and `data/warc/`); `derived` the access copies under
-    `data/access/`, each naming its `source`.
+    `data/access/`, each naming its `source`; `renderings` the pages loaded in a browser.
     """
 
     identifier: str
@@ -53,6 +70,7 @@ class CaptureFacts:
     files: tuple[PayloadFile, ...]
     insecure: bool = False
     derived: tuple[PayloadFile, ...] = ()
+    renderings: tuple[RenderingFact, ...] = ()
 
     @property
     def local(self) -> bool:

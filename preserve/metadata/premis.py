@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from preserve.metadata.facts import CaptureFacts, PayloadFile
+from preserve.metadata.facts import CaptureFacts, PayloadFile, RenderingFact
 from preserve.metadata.values import single_line, w3cdtf
 
 PREMIS = "http://www.loc.gov/premis/v3"
@@ -30,6 +30,7 @@ CDXJ_FORMAT = "CDXJ"
 CDXJ_NOTE = "Crawl Index JSON, the WARC's index: https://specs.webrecorder.net/cdxj/0.1.0/"
 EVENT_ID = "capture"
 DERIVATION_EVENT_PREFIX = "access-copy-"
+RENDERING_EVENT_PREFIX = "rendering-"
 
 
 def premis_xml(facts: CaptureFacts) -> bytes:
@@ -41,6 +42,8 @@ def premis_xml(facts: CaptureFacts) -> bytes:
     (id.loc.gov eventType `capture`) whose outcome lists the resources that failed, and the
     software agent that ran it. Each access copy in `facts.derived` is an object too, with a
     `derivation` relationship to its original (and back) and its own `modification` event.
+    Each page rendered in a browser (`facts.renderings`) has a `creation` event whose agent
+    is that browser, with its derivatives as objects related to the page the same way.
     Identifiers are local to the file, as Archivematica expects.
     """
     root = etree.Element(f"{{{PREMIS}}}premis", nsmap={"premis": PREMIS, "xsi": XSI})
@@ -50,12 +53,14 @@ def premis_xml(facts: CaptureFacts) -> bytes:
     derivations = _derivations(facts)
     for file in facts.files:
         _object(root, file, [d for d in derivations if d.source == file.path])
-    for file in facts.derived:
-        _object(root, file, [d for d in derivations if d.copy == file.path])
+    rendered = [file for rendering in facts.renderings for file in rendering.files]
+    for file in (*facts.derived, *rendered):
+        _object(root, file, [d for d in derivations if file.path in d.copies])
     _event(root, facts, agent)
     for derivation in derivations:
-        _derivation_event(root, derivation, facts, agent)
-    _agent(root, facts, agent, derivations)
+        _derivation_event(root, derivation, facts)
+    for name in dict.fromkeys([agent] + [d.agent for d in derivations]):
+        _agent(root, name, [d for d in derivations if d.agent == name], capture=name == agent)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
@@ -105,7 +110,11 @@ def _object(
     # Archivematica links a PREMIS object to a transferred file by its original name.
     _add(obj, "originalName", file.path)
     for derivation in derivations:
-        _relationship(obj, derivation, has_source=file.source is not None)
+        if file.source is not None:
+            _relationship(obj, derivation, derivation.source, has_source=True)
+        else:
+            for copy in derivation.copies:
+                _relationship(obj, derivation, copy, has_source=False)
     # A derived file was made by its derivation event alone, not captured.
     events = [] if file.source is not None else [EVENT_ID]
     for event_id in events + [d.event for d in derivations]:
@@ -159,18 +168,19 @@ def _event(root: etree._Element, facts: CaptureFacts, agent: str) -> None:
 
 
 def _agent(
-    root: etree._Element, facts: CaptureFacts, agent: str, derivations: Sequence[_Derivation] = ()
+    root: etree._Element, agent: str, derivations: Sequence[_Derivation], *, capture: bool
 ) -> None:
+    """Add a software agent (`preserve/0.1.0`, `Chromium 156.0…`) and the events it ran."""
     element = _add(root, "agent")
     identifier = _add(element, "agentIdentifier")
     _add(identifier, "agentIdentifierType", _LOCAL)
     _add(identifier, "agentIdentifierValue", agent)
-    name, _, version = agent.partition("/")
+    name, _, version = agent.partition("/") if "/" in agent else agent.partition(" ")
     _add(element, "agentName", name)
     _authority(_add(element, "agentType", "software"), "agentType", "sof")
     if version:
         _add(element, "agentVersion", version)
-    for event_id in [EVENT_ID] + [d.event for d in derivations]:
+    for event_id in [EVENT_ID] * capture + [d.event for d in derivations]:
         link = _add(element, "linkingEventIdentifier")
         _add(link, "linkingEventIdentifierType", _LOCAL)
         _add(link, "linkingEventIdentifierValue", event_id)
@@ -178,30 +188,62 @@ def _agent(
 
 @dataclass(frozen=True, slots=True)
 class _Derivation:
-    """One access copy made from an original: the event's identifier and both bag paths."""
+    """Files made from an original: the event, its type, the agent, both ends, what it says."""
 
     event: str
     source: str
-    copy: str
+    copies: tuple[str, ...]
+    agent: str
+    detail: str
+    kind: tuple[str, str] = ("modification", "mod")
+    notes: tuple[str, ...] = ()
 
 
 def _derivations(facts: CaptureFacts) -> list[_Derivation]:
-    return [
-        _Derivation(f"{DERIVATION_EVENT_PREFIX}{number}", file.source, file.path)
+    made = [
+        _Derivation(
+            f"{DERIVATION_EVENT_PREFIX}{number}",
+            file.source,
+            (file.path,),
+            facts.software,
+            f"offline access copy {file.path} made from {file.source}: links rewritten to lead "
+            "to files in the bag, the network refused by a Content-Security-Policy; the "
+            "original is unchanged",
+        )
         for number, file in enumerate(facts.derived, 1)
         if file.source is not None
     ]
+    for number, rendering in enumerate(facts.renderings, 1):
+        made.append(_rendering(f"{RENDERING_EVENT_PREFIX}{number}", rendering))
+    return made
 
 
-def _relationship(obj: etree._Element, derivation: _Derivation, *, has_source: bool) -> None:
-    """Add a derivation relationship: the copy `has source` its original, which `is source of`
+def _rendering(event: str, rendering: RenderingFact) -> _Derivation:
+    """Return the derivation of one page rendered in a browser (a `creation` event)."""
+    made = ", ".join(file.path for file in rendering.files) or "nothing"
+    detail = (
+        f"{rendering.url} ({rendering.source}) loaded in headless {rendering.agent} with every "
+        f"request answered from this capture, left to go quiet, scrolled to its end and "
+        f"stopped; made {made}; the original is unchanged"
+    )
+    paths = tuple(file.path for file in rendering.files)
+    return _Derivation(
+        event, rendering.source, paths, rendering.agent, detail, ("creation", "cre"),
+        rendering.notes,
+    )  # fmt: skip
+
+
+def _relationship(
+    obj: etree._Element, derivation: _Derivation, related: str, *, has_source: bool
+) -> None:
+    """Add a derivation relationship: a copy `has source` its original, which `is source of`
     the copy; both name the event that made the copy, as PREMIS requires of derivations."""
     relationship = _add(obj, "relationship")
     _authority(_add(relationship, "relationshipType", "derivation"), "relationshipType", "der")
     if has_source:
-        subtype, code, related = "has source", "hss", derivation.source
+        subtype, code = "has source", "hss"
     else:
-        subtype, code, related = "is source of", "iso", derivation.copy
+        subtype, code = "is source of", "iso"
     _authority(_add(relationship, "relationshipSubType", subtype), "relationshipSubType", code)
     identifier = _add(relationship, "relatedObjectIdentifier")
     _add(identifier, "relatedObjectIdentifierType", _LOCAL)
@@ -211,33 +253,35 @@ def _relationship(obj: etree._Element, derivation: _Derivation, *, has_source: b
     _add(event, "relatedEventIdentifierValue", derivation.event)
 
 
-def _derivation_event(
-    root: etree._Element, derivation: _Derivation, facts: CaptureFacts, agent: str
-) -> None:
-    """Add the event that made an access copy: id.loc.gov `modification`, which since the
-    2017 revision of the vocabulary makes a new, changed object related to its original."""
+def _derivation_event(root: etree._Element, derivation: _Derivation, facts: CaptureFacts) -> None:
+    """Add the event that made derivatives of an original: id.loc.gov `modification` for an
+    access copy (since the 2017 revision, a new, changed object related to its original),
+    `creation` for what a browser rendered. Its outcome is `warning` when there are notes,
+    `fail` when nothing was made."""
     event = _add(root, "event")
     identifier = _add(event, "eventIdentifier")
     _add(identifier, "eventIdentifierType", _LOCAL)
     _add(identifier, "eventIdentifierValue", derivation.event)
-    _authority(_add(event, "eventType", "modification"), "eventType", "mod")
+    kind, code = derivation.kind
+    _authority(_add(event, "eventType", kind), "eventType", code)
     _add(event, "eventDateTime", w3cdtf(facts.created))
-    detail = (
-        f"offline access copy {derivation.copy} made from {derivation.source}: links rewritten "
-        "to lead to files in the bag, the network refused by a Content-Security-Policy; "
-        "the original is unchanged"
-    )
-    _add(_add(event, "eventDetailInformation"), "eventDetail", detail)
+    _add(_add(event, "eventDetailInformation"), "eventDetail", derivation.detail)
     outcome = _add(event, "eventOutcomeInformation")
-    _authority(_add(outcome, "eventOutcome", "success"), "eventOutcome", "suc")
+    if not derivation.copies:
+        _authority(_add(outcome, "eventOutcome", "fail"), "eventOutcome", "fai")
+    elif derivation.notes:
+        _authority(_add(outcome, "eventOutcome", "warning"), "eventOutcome", "war")
+    else:
+        _authority(_add(outcome, "eventOutcome", "success"), "eventOutcome", "suc")
+    for note in derivation.notes:
+        _add(_add(outcome, "eventOutcomeDetail"), "eventOutcomeDetailNote", note)
     link = _add(event, "linkingAgentIdentifier")
     _add(link, "linkingAgentIdentifierType", _LOCAL)
-    _add(link, "linkingAgentIdentifierValue", agent)
+    _add(link, "linkingAgentIdentifierValue", derivation.agent)
     _authority(_add(link, "linkingAgentRole", "executing program"), "eventRelatedAgentRole", "exe")
-    for path, role, code in (
-        (derivation.source, "source", "sou"),
-        (derivation.copy, "outcome", "out"),
-    ):
+    ends = [(derivation.source, "source", "sou")]
+    ends += [(copy, "outcome", "out") for copy in derivation.copies]
+    for path, role, code in ends:
         link = _add(event, "linkingObjectIdentifier")
         _add(link, "linkingObjectIdentifierType", _LOCAL)
         _add(link, "linkingObjectIdentifierValue", path)
