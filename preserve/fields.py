@@ -91,8 +91,9 @@ def read_json(data: bytes, *, pairs: Callable[[list[tuple[str, Any]]], Any] | No
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise JsonProblem(f"not UTF-8 text ({exc.reason})") from exc
-    depth = _depth(text)
-    if depth > MAX_JSON_DEPTH:
+    # Fewer brackets than the bound cannot nest past it: most documents skip the scan.
+    brackets = text.count("[") + text.count("{")
+    if brackets > MAX_JSON_DEPTH and _depth(text) > MAX_JSON_DEPTH:
         raise JsonProblem(f"nested more than {MAX_JSON_DEPTH} deep")
     try:
         return json.loads(
