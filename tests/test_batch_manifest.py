@@ -458,6 +458,15 @@ def test_a_record_spanning_lines_is_bounded_too() -> None:
     assert found[0] == "2: a record longer than 1,048,576 bytes"
 
 
+def test_a_row_holds_at_most_10000_values() -> None:
+    subjects = json.dumps(["s"] * 6000)
+    line = f'{{"url": "https://a.example/", "dc.subject": {subjects}, "include": {subjects}}}'
+    assert problems(line.encode(), "jsonl") == ["1: more than 10,000 values"]
+    assert problems(b"url" + b",x" * 1001 + b"\n", "csv") == ["1: more than 1,000 columns"]
+    keys = json.dumps({"url": "https://a.example/", **{f"k{i}": 1 for i in range(1000)}})
+    assert problems(keys.encode(), "jsonl") == ["1: more than 1,000 keys"]
+
+
 def test_after_a_thousand_problems_the_reader_stops_saying_so() -> None:
     data = b"url\n" + b"not a url\n" * (MAX_PROBLEMS + 500)
     found = problems(data)

@@ -193,7 +193,8 @@ class RowParts:
             self.values += 1
             self.given.add(column.key)
             if self.values > MAX_VALUES:
-                self.problems.append(f"more than {MAX_VALUES:,} values")
+                if self.values == MAX_VALUES + 1:
+                    self.problems.append(f"more than {MAX_VALUES:,} values")
                 return
             try:
                 self._add_one(column, item)
