@@ -249,3 +249,65 @@ def test_without_the_browser_the_dynamic_files_are_absent(dynamic: Server, tmp_p
     assert not (result.bag_path / "data/access/rendered").exists()
     index = (result.bag_path / "data/access/index.html").read_text(encoding="utf-8")
     assert "only a script would have fetched was not captured" in index
+
+
+def test_without_scrolling_the_lazy_image_is_not_asked_for(dynamic: Server, tmp_path: Path) -> None:
+    options = preserve.CaptureOptions(browser=True, **{**FAST, "browser_scrolls": 0})  # type: ignore[arg-type]
+    result = preserve.capture(dynamic.url("/index.html"), tmp_path / "out", options)
+    captured = {r.url for r in result.records if r.outcome == "captured"}
+    assert dynamic.url("/img/a.png") in captured
+    assert dynamic.url("/img/lazy.png") not in captured
+
+
+def test_a_frame_inserted_by_script_through_a_redirect_with_payload_warc(
+    http: Server, tmp_path: Path
+) -> None:
+    html = {"Content-Type": "text/html"}
+    http.route(
+        "/",
+        body=b"<!DOCTYPE html><title>outer</title><p>outer page</p><script>"
+        b"const f = document.createElement('iframe'); f.src = '/frame-old';"
+        b"document.body.append(f);</script>",
+        headers=html,
+    )
+    http.route("/frame-old", status=301, headers={"Location": "/frame.html"})
+    http.route(
+        "/frame.html",
+        body=b"<!DOCTYPE html><title>inner</title><p id='p'>inner</p><script>"
+        b"fetch('/inner.txt').then(r => r.text()).then(t => {"
+        b"document.getElementById('p').textContent = t })</script>",
+        headers=html,
+    )
+    http.route("/inner.txt", body=b"written in the frame", headers={"Content-Type": "text/plain"})
+    options = preserve.CaptureOptions(browser=True, payload="warc", **FAST)  # type: ignore[arg-type]
+    result = preserve.capture(http.url("/"), tmp_path / "out", options)
+    bag = result.bag_path
+
+    seen = Counter(path for path, _headers in http.requests)
+    assert seen == {"/": 1, "/frame-old": 1, "/frame.html": 1, "/inner.txt": 1}
+    [frame] = [r for r in result.records if r.url == http.url("/frame-old")]
+    assert (frame.role, frame.via, frame.final_url) == (
+        "frame",
+        "browser:document",
+        http.url("/frame.html"),
+    )
+    [inner] = [r for r in result.records if r.url == http.url("/inner.txt")]
+    assert (inner.role, inner.via, inner.referrer) == (
+        "requisite",
+        "browser:fetch",
+        http.url("/frame.html"),
+    )
+    responses = warc_responses(bag)
+    assert responses[http.url("/inner.txt")] == b"written in the frame"
+    assert not (bag / "data/web").exists()
+    # Both documents rendered; the frame's DOM shows what its script wrote.
+    events = [
+        e for e in premis(bag).iter(f"{PREMIS}event")
+        if e.findtext(f"{PREMIS}eventType") == "creation"
+    ]  # fmt: skip
+    assert len(events) == 2
+    doms = sorted((bag / "data/access/rendered").rglob("*~.html"))
+    assert len(doms) == 2
+    assert any("written in the frame" in p.read_text(encoding="utf-8") for p in doms)
+    bagit.Bag(str(bag)).validate()
+    assert preserve.validate(bag).valid
