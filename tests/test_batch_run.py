@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import json
 import os
+import pty
 import signal
 import sqlite3
 import subprocess
@@ -365,6 +366,70 @@ def test_an_interrupted_run_cancels_its_captures_and_a_rerun_resumes(
     lines = {line["id"]: line for line in report_lines(rerun.stdout)}
     assert lines["row-0"]["attempts"] == 2
     assert sorted(bags_by_seed(tmp_path / "out")) == sorted(urls)
+
+
+def test_a_worker_that_dies_has_its_row_run_again_by_a_new_one(
+    slow_site: Server, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "seeds.csv"
+    urls = write_csv(manifest, slow_site, 3)
+    handshake = tmp_path / "pause"
+    handshake.mkdir()
+    run = start(
+        "seeds.csv",
+        "-o",
+        "out",
+        "--jobs",
+        "1",
+        cwd=tmp_path,
+        env={ENVIRONMENT: f"fetching:{handshake}"},
+    )
+    wait_for((handshake / "fetching.reached").exists, run)
+    (lock,) = (tmp_path / "out").glob(".preserve-staging*/lock")
+    worker = int(dict(line.split("=", 1) for line in lock.read_text().splitlines())["pid"])
+    assert worker != run.pid
+    os.kill(worker, signal.SIGKILL)
+    (handshake / "fetching.go").touch()
+    stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 0, stderr
+    lines = {line["id"]: line for line in report_lines(stdout)}
+    assert lines["row-0"]["outcome"] == "captured"
+    bags = bags_by_seed(tmp_path / "out")
+    assert {url: len(found) for url, found in bags.items()} == dict.fromkeys(urls, 1)
+    assert no_staging_left(tmp_path / "out")
+
+
+def test_a_terminal_shows_a_progress_line_and_a_pipe_does_not(
+    slow_site: Server, tmp_path: Path
+) -> None:
+    write_csv(tmp_path / "seeds.csv", slow_site, 2)
+    reader, writer = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "preserve", "batch", "seeds.csv", "-o", "out", "--jobs", "2"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=writer,
+            timeout=60,
+            check=False,
+        )
+        os.close(writer)
+        shown = b""
+        with contextlib.suppress(OSError):
+            while chunk := os.read(reader, 65536):
+                shown += chunk
+    finally:
+        os.close(reader)
+    assert done.returncode == 0, shown
+    text = shown.decode()
+    assert "\r\x1b[K1/2 rows, " in text
+    assert "\r\x1b[K2/2 rows, " in text
+    assert "rows/s" in text
+    assert "left" in text
+    assert "2 done, 0 failed, 0 already done" in text
+    piped = batch("seeds.csv", "-o", "out2", "--jobs", "2", cwd=tmp_path)
+    assert "\x1b" not in piped.stderr
+    assert piped.stderr == "2 done, 0 failed, 0 already done\n"
 
 
 class HostCounter:

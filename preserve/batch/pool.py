@@ -18,6 +18,7 @@ import os
 import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from types import FrameType
 from typing import cast
 
@@ -77,11 +78,16 @@ class ProcessDispatcher:
 
     def __init__(self, jobs: int, host_workers: int, wait: float) -> None:
         self.capacity = max(1, jobs)
-        context = _context()
-        self._shared = SharedGates(host_workers, wait, context)
-        self._pool = ProcessPoolExecutor(
+        self._context = _context()
+        self._shared = SharedGates(host_workers, wait, self._context)
+        self._pool = self._new_pool()
+        self._running: dict[Future[RowOutcome | None], RowTask] = {}
+        self._resent: set[str] = set()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
             max_workers=self.capacity,
-            mp_context=context,
+            mp_context=self._context,
             initializer=_start_worker,
             initargs=(
                 self._shared.gate,
@@ -90,11 +96,17 @@ class ProcessDispatcher:
                 os.getpid(),
             ),
         )
-        self._running: dict[Future[RowOutcome | None], RowTask] = {}
 
     def submit(self, task: RowTask) -> None:
         """Start `task` as soon as a worker is free."""
-        self._running[self._pool.submit(_attempt, task)] = task
+        try:
+            future = self._pool.submit(_attempt, task)
+        except BrokenProcessPool:
+            # A worker died: the pool stops taking work. A new one takes over.
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            future = self._pool.submit(_attempt, task)
+        self._running[future] = task
 
     def outcomes(self, timeout: float) -> list[RowOutcome]:
         """Return the outcomes that ended since the last call, waiting up to `timeout`."""
@@ -105,19 +117,25 @@ class ProcessDispatcher:
         found = (self._outcome(self._running.pop(future), future) for future in ended)
         return [outcome for outcome in found if outcome is not None]
 
-    @staticmethod
-    def _outcome(task: RowTask, future: Future[RowOutcome | None]) -> RowOutcome | None:
-        """Return what `future` gave: a worker that died fails its row, unless the bag is there."""
+    def _outcome(self, task: RowTask, future: Future[RowOutcome | None]) -> RowOutcome | None:
+        """Return what `future` gave, or None when it was cancelled or is sent again.
+
+        When a worker dies (killed, out of memory), the pool ends every attempt it ran: each
+        is sent once more, with the same plan, to a new pool. An attempt whose worker died
+        twice fails its row, unless its bag is in place.
+        """
         if future.cancelled():
             return None
         error = future.exception()
         if error is None:
             return future.result()
-        # The worker died (killed, out of memory) or the task could not be sent: the attempt
-        # may have put its bag in place before it ended.
         earlier = finished_earlier(task)
         if earlier is not None:
             return earlier
+        if isinstance(error, BrokenProcessPool) and task.row_id not in self._resent:
+            self._resent.add(task.row_id)
+            self.submit(task)
+            return None
         return RowOutcome(
             task.row_id,
             task.url,
