@@ -7,6 +7,7 @@ and to media are held to the scope, the `--include`/`--exclude` patterns and rob
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
@@ -35,12 +36,22 @@ def compile_patterns(patterns: tuple[str, ...], flag: str) -> tuple[re.Pattern[s
     compiled = []
     for pattern in patterns:
         try:
-            compiled.append(re.compile(pattern))
-        except re.error as exc:
+            # A pattern the next Python will read differently (`[[a]`) warns; it is read
+            # as this one reads it, without the warning.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                compiled.append(re.compile(pattern))
+        except (re.error, RecursionError, OverflowError) as exc:
+            reason = exc if isinstance(exc, re.error) else "it is nested too deeply"
             raise ValueError(
-                f"{flag} {pattern!r} is not a valid regular expression: {exc}"
+                f"{flag} {_shown(pattern)} is not a valid regular expression: {reason}"
             ) from exc
     return tuple(compiled)
+
+
+def _shown(pattern: str) -> str:
+    """Return a pattern for a message, cut short when it is long."""
+    return repr(pattern) if len(pattern) <= 200 else repr(pattern[:200]) + "…"
 
 
 def host_key(url: str) -> tuple[str, int | None]:

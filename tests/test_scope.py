@@ -343,3 +343,21 @@ def test_depth_queue_hands_out_the_shallowest_then_the_earliest() -> None:
         assert item is not None
         order.append((item.depth, item.seq))
     assert order == [(0, 3), (0, 5), (1, 2), (1, 4), (2, 1)]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "said"),
+    [("(" * 5000 + "a" + ")" * 5000, "nested too deeply"), ("(", "unterminated subpattern")],
+)
+def test_a_pattern_too_deep_or_broken_is_refused_in_one_line(pattern: str, said: str) -> None:
+    options = CaptureOptions(include=(pattern,))
+    with pytest.raises(preserve.BadInput, match=said) as caught:
+        validate_options(options)
+    assert len(str(caught.value)) < 400
+
+
+def test_a_pattern_a_later_python_reads_otherwise_is_taken_without_a_warning(
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    validate_options(CaptureOptions(include=("[[a]",)))
+    assert not [w for w in recwarn if issubclass(w.category, FutureWarning)]

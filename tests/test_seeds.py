@@ -171,3 +171,9 @@ def test_any_bytes_are_urls_or_bad_input(data: bytes, max_line: int) -> None:
         assert not item.text.startswith("#")
         assert "\n" not in item.text
         assert len(item.text.encode("utf-8")) <= max_line
+
+
+def test_a_home_folder_of_an_unknown_user_is_bad_input_not_a_crash() -> None:
+    with pytest.raises(Exception, match="not a URL or an existing file") as caught:
+        parse_seed("~nosuchuser-preserve!/page.html")
+    assert caught.type.__name__ == "BadInput"

@@ -132,7 +132,11 @@ def parse_seed(text: str) -> Seed:
         if parts.netloc not in ("", "localhost"):
             raise BadInput(f"file URL on another host is not supported: {raw}")
         return _local_seed(Path(unquote(parts.path)), raw)
-    path = Path(raw).expanduser()
+    try:
+        path = Path(raw).expanduser()
+    except RuntimeError as exc:
+        # `~name/...` for a user this system does not know.
+        raise BadInput(f"not a URL or an existing file: {raw} ({exc})") from exc
     exists = _exists(path)
     hint = None if exists else _web_hint(raw)
     if hint is not None:
