@@ -585,3 +585,44 @@ def test_batch_help_loads_no_capture_code() -> None:
     )
     assert "--retry-failed" in done.stdout
     assert done.stdout.splitlines()[-1] == "loaded: "
+
+
+def test_the_python_api_runs_a_batch_and_reports_each_row(site: Server, tmp_path: Path) -> None:
+    import preserve
+
+    # This module imported preserve.batch.journal: `preserve.batch` is the package, callable.
+    assert isinstance(preserve.batch, type(preserve))
+
+    manifest = tmp_path / "rows.jsonl"
+    manifest.write_text(
+        json.dumps({"url": site.url("/"), "id": "front", "dc.title": "Front"})
+        + "\n"
+        + json.dumps({"url": site.url("/gallery.html"), "name": "gallery", "depth": 1})
+        + "\n",
+        encoding="utf-8",
+    )
+    told: list[tuple[preserve.RowReport, int]] = []
+    result = preserve.batch(
+        manifest,
+        tmp_path / "out",
+        preserve.CaptureOptions(bag_info=preserve.BagInfo(source_organization="Archive")),
+        jobs=2,
+        on_outcome=lambda line, progress: told.append((line, progress.ended)),
+    )
+    assert isinstance(result, preserve.BatchResult)
+    assert (result.total, result.done, result.failed, result.already_done) == (2, 2, 0, 0)
+    assert result.exit_code == 0
+    assert result.journal.parent.name == FOLDER
+    assert sorted(line.id for line, _ in told) == ["front", site.url("/gallery.html")]
+    assert [ended for _, ended in told] == [1, 2]
+    assert (tmp_path / "out" / "gallery" / "bagit.txt").exists()
+    gallery = next(line for line, _ in told if line.bag and line.bag.endswith("gallery"))
+    assert gallery.media == 7
+    again = preserve.batch(manifest, tmp_path / "out", jobs=2)
+    assert (again.done, again.already_done) == (0, 2)
+    manifest.write_text('{"url": "ftp://x/"}\n{"id": 3}\n', encoding="utf-8")
+    with pytest.raises(preserve.BadManifest) as refused:
+        preserve.batch(manifest, tmp_path / "out")
+    assert [p.line for p in refused.value.problems] == [1, 2]
+    assert refused.value.exit_code == 2
+    assert again.journal.exists()

@@ -124,7 +124,7 @@ def _open_report(report: Path | None) -> IO[str] | None:
 
 
 def batch(
-    manifest: str,
+    manifest: str | os.PathLike[str],
     output: Path,
     options: CaptureOptions | None = None,
     *,
@@ -136,12 +136,15 @@ def batch(
 ) -> BatchResult:
     """Capture every row of `manifest` into its own bag in `output`; resume where a run stopped.
 
+    `manifest` is a path (`-`: a URL list on stdin); its journal is in `output`.
+
     Raises, before any request, BadManifest (exit 2) with every problem of the manifest,
     BadInput (2) for an unreadable manifest or an output inside a bag, PackagingFailed (4)
     when the output, the journal or the report cannot be written; Interrupted (130/143)
     after the attempts running were stopped and the journal made consistent. A row that
     fails is reported and counted (`BatchResult.exit_code` 5), never raised.
     """
+    manifest = os.fspath(manifest)
     options = options or CaptureOptions()
     check_output(output)
     with open_manifest(manifest) as stream:
