@@ -23,6 +23,7 @@ from preserve.cli.batch import batch_command
 from preserve.cli.capture import capture_command
 from preserve.cli.console import Console, option, redact_args
 from preserve.cli.export import export_command
+from preserve.cli.worker import worker_command
 
 __all__ = ["lift_global_options", "main"]
 
@@ -148,3 +149,4 @@ main.add_command(validate_command)
 main.add_command(info_command)
 main.add_command(export_command)
 main.add_command(batch_command)
+main.add_command(worker_command)

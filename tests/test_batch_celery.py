@@ -1,0 +1,554 @@
+"""Batches past one machine: Celery workers, Redis as broker and for the per-host limits.
+
+Everything here is real: a `redis-server` started on a free loopback port, `preserve worker`
+processes (prefork pools), captures of a slow loopback site. No eager mode, no fake Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import bagit
+import pytest
+import redis
+from click.testing import CliRunner
+
+from preserve.batch.celery import CeleryDispatcher
+from preserve.batch.redis_gates import RedisHostGate, RedisRobotsStore
+from preserve.batch.task import RowOutcome, RowTask, plan_attempt
+from preserve.cli import main
+from preserve.models import CaptureOptions
+from preserve.robots import RobotsFile
+
+from .conftest import PROXY_VARIABLES, ROOT, QuietHTTPServer
+
+REDIS_SERVER = Path("/usr/bin/redis-server")
+REQUIRE = os.environ.get("PRESERVE_TESTS_REQUIRE_SHARED") == "1" or bool(os.environ.get("CI"))
+STAGING = ".preserve-staging-"
+PRESERVE = (sys.executable, "-m", "preserve")
+NO_DISK = ("--appendonly", "no", "--dir")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _environment() -> dict[str, str]:
+    """Return this process's environment without proxies or PRESERVE_* settings."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in PROXY_VARIABLES and not k.startswith("PRESERVE_")
+    }
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Run redis-server on a free loopback port; yield its URL (database 0)."""
+    server = shutil.which("redis-server") or str(REDIS_SERVER)
+    if not Path(server).is_file():
+        reason = (
+            "redis-server is not installed (Debian: apt-get install redis-server; `make redis`"
+            " does it as root); CI runs these tests"
+        )
+        if REQUIRE:
+            pytest.fail(f"{reason}, and CI requires them", pytrace=False)
+        pytest.skip(reason)
+    folder = tmp_path_factory.mktemp("redis")
+    port = _free_port()
+    with (folder / "log").open("wb") as sink:
+        process = subprocess.Popen(
+            [
+                server,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--save",
+                "",
+                *NO_DISK,
+                str(folder),
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail(f"redis-server did not start: {(folder / 'log').read_text()}")
+            time.sleep(0.05)
+    client.close()
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def client(broker: str) -> Iterator[redis.Redis]:
+    connection = redis.Redis.from_url(broker)
+    yield connection
+    connection.close()
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def children(self) -> set[int]:
+        """Return the pids of the worker's pool processes."""
+        found: set[int] = set()
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            text = (task / "children").read_text()
+            found.update(int(pid) for pid in text.split())
+        return found
+
+
+def start_worker(broker: str, folder: Path, jobs: int) -> Worker:
+    log = folder / f"worker-{uuid.uuid4().hex[:6]}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [*PRESERVE, "worker", "--broker", broker, "--jobs", str(jobs), "--loglevel", "info"],
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+            cwd=folder,
+            env=_environment(),
+        )
+    return Worker(process, log)
+
+
+def wait_ready(workers: list[Worker]) -> None:
+    deadline = time.monotonic() + 60
+    for worker in workers:
+        while " ready." not in worker.log.read_text(errors="replace"):
+            assert worker.process.poll() is None, worker.log.read_text()
+            assert time.monotonic() < deadline, worker.log.read_text()
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def workers(broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Worker]]:
+    """Two `preserve worker` processes of two pool processes each, as on two machines."""
+    folder = tmp_path_factory.mktemp("workers")
+    started = [start_worker(broker, folder, 2) for _ in range(2)]
+    try:
+        wait_ready(started)
+        yield started
+    finally:
+        for worker in started:
+            worker.process.terminate()
+        for worker in started:
+            try:
+                worker.process.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+
+
+@dataclass
+class SlowSite:
+    """A loopback host whose every answer takes `delay` seconds; counts requests at once."""
+
+    delay: float
+    images: int
+    base: str = ""
+    current: int = 0
+    peak: int = 0
+    requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def page(self, n: int) -> str:
+        return f"{self.base}/page-{n}.html"
+
+    def answer(self, request: BaseHTTPRequestHandler) -> None:
+        with self.lock:
+            self.current += 1
+            self.requests += 1
+            self.peak = max(self.peak, self.current)
+        try:
+            time.sleep(self.delay)
+            match = re.fullmatch(r"/page-(\d+)\.html", request.path)
+            if match:
+                images = "".join(f'<img src="/img-{match[1]}-{k}.png">' for k in range(self.images))
+                body = f"<html><head><title>Page {match[1]}</title></head><body>{images}"
+                status, kind, data = 200, "text/html; charset=utf-8", body.encode()
+            elif request.path.startswith("/img-"):
+                status, kind, data = 200, "image/png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+            else:
+                status, kind, data = 404, "text/plain", b"not here"
+            request.send_response(status)
+            request.send_header("Content-Type", kind)
+            request.send_header("Content-Length", str(len(data)))
+            request.end_headers()
+            request.wfile.write(data)
+        finally:
+            with self.lock:
+                self.current -= 1
+
+
+def serve_slow(delay: float, images: int) -> Iterator[SlowSite]:
+    site = SlowSite(delay, images)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            site.answer(self)
+
+    httpd = QuietHTTPServer(("127.0.0.1", 0), Handler)
+    site.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def slow_site() -> Iterator[SlowSite]:
+    yield from serve_slow(0.3, 3)
+
+
+@pytest.fixture
+def other_site() -> Iterator[SlowSite]:
+    yield from serve_slow(0.3, 3)
+
+
+def row_task(n: int, url: str, output: Path, **options: object) -> RowTask:
+    capture_id = uuid.uuid4()
+    name = plan_attempt(url, None, datetime.now(UTC), capture_id)
+    chosen = CaptureOptions(name=name, **options)  # type: ignore[arg-type]
+    return RowTask(f"row-{n}", n + 1, url, output, chosen, capture_id)
+
+
+def run_rows(
+    broker: str,
+    tasks: list[RowTask],
+    *,
+    host_workers: int,
+    meanwhile: Callable[[], None] = lambda: None,
+    limit: float = 60,
+) -> list[RowOutcome]:
+    """Send `tasks` through a CeleryDispatcher; return their outcomes once all ended."""
+    dispatcher = CeleryDispatcher(
+        broker, batch_key=uuid.uuid4().hex, host_workers=host_workers, wait=0, capacity=16
+    )
+    found: list[RowOutcome] = []
+    try:
+        for task in tasks:
+            dispatcher.submit(task)
+        deadline = time.monotonic() + limit
+        while len(found) < len(tasks):
+            assert time.monotonic() < deadline, f"{len(found)} of {len(tasks)} rows ended"
+            found += dispatcher.outcomes(0.2)
+            meanwhile()
+    finally:
+        dispatcher.close(cancel=len(found) < len(tasks))
+    return found
+
+
+def assert_one_valid_bag_per_row(output: Path, tasks: list[RowTask]) -> None:
+    names = sorted(entry.name for entry in output.iterdir())
+    assert names == sorted(task.bag_path.name for task in tasks)
+    for task in tasks:
+        bagit.Bag(str(task.bag_path)).validate()
+
+
+def test_rows_run_on_two_workers_each_end_with_one_valid_bag(
+    broker: str, workers: list[Worker], slow_site: SlowSite, tmp_path: Path
+) -> None:
+    output = tmp_path / "bags"
+    tasks = [row_task(n, slow_site.page(n), output) for n in range(6)]
+    outcomes = run_rows(broker, tasks, host_workers=4)
+    assert sorted(o.row_id for o in outcomes) == sorted(t.row_id for t in tasks)
+    for outcome in outcomes:
+        assert (outcome.outcome, outcome.exit_code, outcome.error) == ("captured", 0, None)
+        assert outcome.counts["requisites"]["captured"] == 3
+        assert outcome.bag is not None
+    assert {Path(o.bag or "") for o in outcomes} == {t.bag_path for t in tasks}
+    assert_one_valid_bag_per_row(output, tasks)
+    # Both workers took rows: the queue is shared, not one worker's.
+    for worker in workers:
+        assert "succeeded" in worker.log.read_text(errors="replace")
+
+
+def test_per_host_limits_hold_across_every_worker(
+    broker: str, workers: list[Worker], slow_site: SlowSite, other_site: SlowSite, tmp_path: Path
+) -> None:
+    output = tmp_path / "bags"
+    sites = [slow_site, other_site]
+    tasks = [row_task(n, sites[n % 2].page(n), output) for n in range(8)]
+    outcomes = run_rows(broker, tasks, host_workers=2)
+    assert [o.outcome for o in outcomes] == ["captured"] * 8
+    for site in sites:
+        # Four captures at once (two workers, two processes each), each wanting four
+        # requests to its host at once: two at a time, as --host-workers 2 says.
+        assert site.peak == 2
+        assert site.requests >= 4 * 4
+    assert_one_valid_bag_per_row(output, tasks)
+
+
+def _staging_owner(output: Path, pool: set[int]) -> int | None:
+    """Return the pid of a pool process that has a staging folder in `output`, if any."""
+    for lock in output.glob(f"{STAGING}*/lock"):
+        fields = dict(line.split("=", 1) for line in lock.read_text().splitlines() if "=" in line)
+        pid = int(fields.get("pid", "0") or 0)
+        if pid in pool:
+            return pid
+    return None
+
+
+def test_a_pool_process_killed_mid_row_has_its_row_redone_with_one_bag(
+    broker: str, workers: list[Worker], client: redis.Redis, tmp_path: Path
+) -> None:
+    output = tmp_path / "bags"
+    site_gen = serve_slow(0.4, 4)
+    site = next(site_gen)
+    tasks = [row_task(n, site.page(n), output) for n in range(4)]
+    killed: list[int] = []
+
+    def kill_one() -> None:
+        if killed:
+            return
+        pool = set().union(*(w.children() for w in workers))
+        owner = _staging_owner(output, pool) if output.is_dir() else None
+        if owner is not None:
+            os.kill(owner, signal.SIGKILL)
+            killed.append(owner)
+
+    try:
+        outcomes = run_rows(broker, tasks, host_workers=4, meanwhile=kill_one)
+    finally:
+        site_gen.close()
+    assert len(killed) == 1
+    assert not Path(f"/proc/{killed[0]}").exists()
+    assert sorted(o.row_id for o in outcomes) == sorted(t.row_id for t in tasks)
+    assert [o.outcome for o in outcomes] == ["captured"] * 4
+    # The killed row was delivered a second time; the others once.
+    tries = sorted(
+        int(client.get(f"preserve:batch:{key}") or 0)
+        for key in _keys(client, "tries:", {str(t.capture_id) for t in tasks})
+    )
+    assert tries == [1, 1, 1, 2]
+    # One bag per row, and the killed process's staging folder removed by a later capture.
+    assert_one_valid_bag_per_row(output, tasks)
+    # Both workers still run a full pool: the killed process was replaced.
+    for worker in workers:
+        assert worker.process.poll() is None
+        assert len(worker.children()) == 2
+
+
+def _keys(client: redis.Redis, kind: str, ids: set[str]) -> list[str]:
+    """Return the batch keys (after `preserve:batch:`) of `kind` for the attempts `ids`."""
+    found = []
+    for raw in client.scan_iter(match=f"preserve:batch:*:{kind}*"):
+        key = raw.decode()
+        if key.rsplit(":", 1)[1] in ids:
+            found.append(key.removeprefix("preserve:batch:"))
+    return found
+
+
+# The per-host gate and the robots.txt store, against the real Redis.
+
+_HOLDER = textwrap.dedent(
+    """
+    import sys, threading, time
+    import redis
+    from preserve.batch.redis_gates import RedisHostGate
+
+    url, namespace, limit, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    client = redis.Redis.from_url(url)
+    gate = RedisHostGate(client, namespace, limit, 0.0, lease=1.0)
+    probe = client.register_script(PROBE)
+
+    def hold():
+        for _ in range(15):
+            assert gate.acquire("host:1", 10)
+            probe(keys=[namespace + ":now", namespace + ":peak"], args=[1])
+            time.sleep(0.01)
+            probe(keys=[namespace + ":now", namespace + ":peak"], args=[-1])
+            gate.release("host:1")
+
+    if mode == "threads":
+        threads = [threading.Thread(target=hold) for _ in range(4)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+    else:
+        while gate.acquire("host:1", 0):
+            pass
+        print("held", flush=True)
+        time.sleep(60)
+    """
+)
+# How many hold a slot now, and the most that ever did, counted in Redis by every holder.
+PROBE = """
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+if n > tonumber(redis.call('GET', KEYS[2]) or '0') then redis.call('SET', KEYS[2], n) end
+return n
+"""
+
+
+def _holder(broker: str, namespace: str, limit: int, mode: str) -> subprocess.Popen[str]:
+    script = f"PROBE = {PROBE!r}\n{_HOLDER}"
+    return subprocess.Popen(
+        [sys.executable, "-c", script, broker, namespace, str(limit), mode],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=_environment(),
+    )
+
+
+def test_gate_slots_never_exceed_the_limit_across_two_processes(
+    broker: str, client: redis.Redis
+) -> None:
+    namespace = f"test:{uuid.uuid4().hex}"
+    with _holder(broker, namespace, 3, "threads") as other:
+        gate = RedisHostGate(client, namespace, 3, 0.0, lease=1.0)
+        probe = client.register_script(PROBE)
+
+        def hold() -> None:
+            for _ in range(15):
+                assert gate.acquire("host:1", 10)
+                probe(keys=[f"{namespace}:now", f"{namespace}:peak"], args=[1])
+                time.sleep(0.01)
+                probe(keys=[f"{namespace}:now", f"{namespace}:peak"], args=[-1])
+                gate.release("host:1")
+
+        threads = [threading.Thread(target=hold) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert other.wait(60) == 0
+    assert int(client.get(f"{namespace}:peak") or 0) == 3
+    assert int(client.get(f"{namespace}:now") or 0) == 0
+    assert client.zcard(f"{namespace}:slots:host:1") == 0
+
+
+def test_gate_a_dead_holders_slots_come_back_after_their_lease(
+    broker: str, client: redis.Redis
+) -> None:
+    namespace = f"test:{uuid.uuid4().hex}"
+    with _holder(broker, namespace, 2, "hold") as other:
+        try:
+            assert other.stdout is not None
+            assert other.stdout.readline() == "held\n"
+            gate = RedisHostGate(client, namespace, 2, 0.0, lease=1.0)
+            # Alive, it renews its leases: no slot for a while longer than a lease.
+            assert not gate.acquire("host:1", 1.5)
+            other.send_signal(signal.SIGKILL)
+            other.wait(10)
+            killed = time.monotonic()
+            assert gate.acquire("host:1", 3)
+            assert gate.acquire("host:1", 3)
+            assert time.monotonic() - killed < 2.0
+            assert not gate.acquire("host:1", 0.2)
+        finally:
+            other.kill()
+
+
+def test_gate_spaces_starts_by_wait_across_clients_and_honours_holds(
+    broker: str, client: redis.Redis
+) -> None:
+    namespace = f"test:{uuid.uuid4().hex}"
+    second = redis.Redis.from_url(broker)
+    try:
+        gates = [
+            RedisHostGate(client, namespace, 2, 0.2),
+            RedisHostGate(second, namespace, 2, 0.2),
+        ]
+        waits = [gates[n % 2].reserve("host:1") for n in range(6)]
+        for n, wait in enumerate(sorted(waits)):
+            assert 0.2 * n - 0.05 <= wait <= 0.2 * n + 0.01
+        assert gates[0].reserve("host:2") == 0
+        time.sleep(1.3)
+        # A Retry-After of 0.5 s holds every client; a shorter one later does not shorten it.
+        gates[1].hold("host:3", 0.5)
+        gates[0].hold("host:3", 0.1)
+        assert 0.4 <= gates[0].reserve("host:3") <= 0.5
+    finally:
+        second.close()
+    # Nothing stays behind forever: every key of the gate expires.
+    keys = list(client.scan_iter(match=f"{namespace}:*"))
+    assert keys
+    assert all(client.pttl(key) > 0 for key in keys)
+
+
+def test_robots_store_keeps_files_for_every_worker_and_expires(
+    client: redis.Redis, broker: str
+) -> None:
+    namespace = f"test:{uuid.uuid4().hex}"
+    store = RedisRobotsStore(client, namespace)
+    files = [
+        RobotsFile("http://a/robots.txt", 200, b"User-agent: *\nDisallow: /x\n\xff\x00"),
+        RobotsFile("http://b/robots.txt", None, None, "connection refused"),
+        RobotsFile("http://c/robots.txt", None, None, "private address", refused=True),
+    ]
+    for file in files:
+        store.put(file)
+    second = redis.Redis.from_url(broker)
+    try:
+        elsewhere = RedisRobotsStore(second, namespace)
+        assert [elsewhere.get(f.source) for f in files] == files
+        assert elsewhere.get("http://d/robots.txt") is None
+        assert not elsewhere.get("http://a/robots.txt").rules().allows("http://a/x", "me")  # type: ignore[union-attr]
+    finally:
+        second.close()
+    assert 0 < client.ttl(f"{namespace}:robots") <= 24 * 3600
+    # An entry that is not one is no file: the capture fetches robots.txt itself.
+    client.hset(f"{namespace}:robots", "http://e/robots.txt", b'{"source": 1}')
+    assert store.get("http://e/robots.txt") is None
+
+
+# The worker command.
+
+
+def test_worker_refuses_a_url_that_is_not_redis_in_one_line() -> None:
+    result = CliRunner().invoke(main, ["worker", "--broker", "http://127.0.0.1:1/0"])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "preserve: error: --broker 'http://127.0.0.1:1/0' is not a Redis URL (redis://HOST:PORT/DB)"
+    ]
+
+
+def test_worker_says_in_one_line_that_the_broker_cannot_be_reached() -> None:
+    port = _free_port()
+    result = CliRunner().invoke(
+        main, ["worker", "--broker", f"redis://me:secret@127.0.0.1:{port}/0"]
+    )
+    assert result.exit_code == 2
+    [line] = result.output.splitlines()
+    assert line.startswith(
+        f"preserve: error: cannot use the broker at redis://me:<redacted>@127.0.0.1:{port}/0: "
+    )
+    assert "secret" not in result.output
