@@ -554,8 +554,10 @@ def test_wait_holds_across_the_whole_batch(
     starts = counter.starts[bases[0].split("//")[1].split(":")[0]]
     assert len(starts) == 4
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
-    # Two captures at once, yet one request to the host every 0.3 s (less a clock's slack).
-    assert min(gaps) >= 0.28, gaps
+    # Two captures at once, yet one request to the host every 0.3 s. The bound is loose (a
+    # request may reach the server late on a busy machine); each capture's own gate would
+    # let the two captures' requests start together.
+    assert min(gaps) >= 0.2, gaps
 
 
 def test_a_journal_that_cannot_be_written_is_exit_4(tmp_path: Path) -> None:
