@@ -56,7 +56,7 @@ def test_the_journal_is_a_wal_sqlite_file_named_after_the_manifest(tmp_path: Pat
     db.close()
 
 
-def test_a_duplicate_id_names_both_lines_and_nothing_is_left(tmp_path: Path) -> None:
+def test_a_duplicate_id_or_name_names_both_lines_and_nothing_is_left(tmp_path: Path) -> None:
     output = tmp_path / "out"
     journal = Journal.open(output, str(tmp_path / "m.csv"))
     items: list[Row | ManifestProblem] = [
@@ -65,14 +65,17 @@ def test_a_duplicate_id_names_both_lines_and_nothing_is_left(tmp_path: Path) -> 
         ManifestProblem(4, "bad URL"),
         Row(5, "a", "http://h/3"),
         Row(6, "http://h/2", "http://h/2"),
+        Row(7, "b", "http://h/4", name="bag"),
+        Row(8, "c", "http://h/5", name="bag"),
     ]
     loaded = journal.load(items, retry_failed=False)
     assert [(p.line, p.message) for p in loaded.problems] == [
         (4, "bad URL"),
         (5, "duplicate id 'a' (first on line 2)"),
         (6, "duplicate id 'http://h/2' (first on line 3)"),
+        (8, "duplicate name 'bag' (first on line 7)"),
     ]
-    assert loaded.problem_count == 3
+    assert loaded.problem_count == 4
     assert isinstance(loaded.problems[1], LineProblem)
     journal.discard()
     # The output folder did not exist: the run that made it for its journal removes it.

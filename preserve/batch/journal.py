@@ -54,17 +54,21 @@ CREATE TABLE IF NOT EXISTS rows (
     started TEXT,
     ended TEXT,
     report TEXT,
-    load INTEGER NOT NULL
+    load INTEGER NOT NULL,
+    name TEXT
 );
 CREATE INDEX IF NOT EXISTS rows_by_load ON rows (load, state, line);
+CREATE INDEX IF NOT EXISTS rows_by_name ON rows (load, name);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 _UPSERT = """
-INSERT INTO rows (id, line, url, row, load) VALUES (:id, :line, :url, :row, :load)
+INSERT INTO rows (id, line, url, row, load, name)
+VALUES (:id, :line, :url, :row, :load, :name)
 ON CONFLICT (id) DO UPDATE SET
     line = excluded.line,
     load = excluded.load,
+    name = excluded.name,
     url = CASE WHEN state = 'pending' OR (state = 'failed' AND :retry)
         THEN excluded.url ELSE url END,
     row = CASE WHEN state = 'pending' OR (state = 'failed' AND :retry)
@@ -200,8 +204,8 @@ class Journal:
         """Load the manifest's rows, or find its problems; with problems nothing is kept.
 
         A row already in the journal keeps its state; its stored row is replaced only while
-        it is pending (or failed, with `retry_failed`). An id loaded twice is a problem on the
-        second line. With problems the transaction is rolled back.
+        it is pending (or failed, with `retry_failed`). An id, or a bag name, loaded twice is
+        a problem on the second line. With problems the transaction is rolled back.
         """
         problems: list[Problem] = []
         count = rows = 0
@@ -235,11 +239,20 @@ class Journal:
             "row": json.dumps(row.to_json(), ensure_ascii=False),
             "load": load,
             "retry": retry,
+            "name": row.name,
         }
-        if db.execute(_UPSERT, values).rowcount:
+        if not db.execute(_UPSERT, values).rowcount:
+            first = db.execute("SELECT line FROM rows WHERE id = ?", (row.id,)).fetchone()
+            return LineProblem(row.line, f"duplicate id {row.id!r} (first on line {first['line']})")
+        if row.name is None:
             return None
-        first = db.execute("SELECT line FROM rows WHERE id = ?", (row.id,)).fetchone()
-        return LineProblem(row.line, f"duplicate id {row.id!r} (first on line {first['line']})")
+        other = db.execute(
+            "SELECT line FROM rows WHERE load = ? AND name = ? AND id != ? LIMIT 1",
+            (load, row.name, row.id),
+        ).fetchone()
+        if other is None:
+            return None
+        return LineProblem(row.line, f"duplicate name {row.name!r} (first on line {other['line']})")
 
     def discard(self) -> None:
         """Close the journal and remove what this run created of it (a refused manifest)."""
