@@ -87,6 +87,11 @@ class WorkerPids:
         with self._lock:
             return sorted(self._pids)
 
+    def clear(self) -> None:
+        """Forget every process id: the pool they were in has ended."""
+        with self._lock:
+            self._pids.clear()
+
 
 _shared: dict[str, object] = {}
 

@@ -103,7 +103,8 @@ class ProcessDispatcher:
             future = self._pool.submit(_attempt, task)
         except BrokenProcessPool:
             # A worker died: the pool stops taking work. A new one takes over.
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._shared.workers.clear()
             self._pool = self._new_pool()
             future = self._pool.submit(_attempt, task)
         self._running[future] = task
@@ -156,13 +157,20 @@ class ProcessDispatcher:
     def _cancel(self) -> None:
         """Interrupt every running attempt (SIGTERM: the capture removes its staging), then wait.
 
-        What the attempts came to is not told: the runner finds their bags, if any, itself.
+        A worker still busy after CANCEL_GRACE is killed; its staging folder is left for the
+        next capture to remove (its owner is gone). What the attempts came to is not told:
+        the runner finds their bags, if any, itself.
         """
         for future in list(self._running):
             future.cancel()
+        self._signal_workers(signal.SIGTERM)
+        _, stuck = wait(list(self._running), timeout=CANCEL_GRACE)
+        if stuck:
+            self._signal_workers(signal.SIGKILL)
+        self._running.clear()
+
+    def _signal_workers(self, signum: int) -> None:
         with contextlib.suppress(Exception):
             for pid in self._shared.workers.pids():
                 with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGTERM)
-        wait(list(self._running), timeout=CANCEL_GRACE)
-        self._running.clear()
+                    os.kill(pid, signum)
