@@ -103,7 +103,14 @@ def make_dispatcher(
         )
     from preserve.batch.pool import ProcessDispatcher
 
-    return ProcessDispatcher(jobs or os.cpu_count() or 1, options.host_workers, options.wait)
+    return ProcessDispatcher(jobs or cpu_count(), options.host_workers, options.wait)
+
+
+def cpu_count() -> int:
+    """Return the CPUs this process may run on (its affinity, where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def _items(stream: BinaryIO, manifest: str, options: CaptureOptions) -> Iterator[Row | Problem]:
