@@ -27,7 +27,7 @@ from preserve.batch.dispatch import Dispatcher
 from preserve.batch.journal import Journal, JournalRow, Problem
 from preserve.batch.manifest import manifest_format, open_manifest, read_manifest
 from preserve.batch.report import BatchProgress, RowReport, write_report
-from preserve.batch.rows import Row, manifest_id, row_options
+from preserve.batch.rows import Row, row_options
 from preserve.batch.task import RowOutcome, RowTask, finished_earlier, with_attempt
 from preserve.errors import (
     BadInput,
@@ -290,7 +290,8 @@ class _Run:
 
         A row the journal cannot settle now stays running, and the next run settles it.
         """
-        dispatcher.close(cancel=True)
+        with contextlib.suppress(PreserveError, OSError):
+            dispatcher.close(cancel=True)
         flown = list(self.in_flight.values())
         self.in_flight.clear()
         with contextlib.suppress(PreserveError):
@@ -320,8 +321,3 @@ class _Run:
                 ) from exc
         if self.on_outcome is not None:
             self.on_outcome(line, self.progress)
-
-
-def journal_path(manifest: str, output: Path) -> Path:
-    """Return where the journal of `manifest` in `output` is."""
-    return output / ".preserve-batch" / f"{manifest_id(manifest)}.sqlite"
