@@ -628,3 +628,9 @@ def test_the_python_api_runs_a_batch_and_reports_each_row(site: Server, tmp_path
     assert [p.line for p in refused.value.problems] == [1, 2]
     assert refused.value.exit_code == 2
     assert again.journal.exists()
+
+
+def test_readme_documents_every_batch_option() -> None:
+    from . import test_cli
+
+    test_cli.test_readme_documents_every_option("batch")
