@@ -183,3 +183,14 @@ def test_loading_a_long_manifest_takes_flat_memory(journal: Journal) -> None:
     assert loaded.rows == 40_000
     # 40,000 rows of about 300 bytes each would be 12 MB held; the load holds a few rows.
     assert peak < 2 * 1024**2, peak
+
+
+def test_a_damaged_journal_is_exit_4_and_left_as_it_is(tmp_path: Path) -> None:
+    manifest = str(tmp_path / "m.csv")
+    path = tmp_path / "out" / FOLDER / f"{manifest_id(manifest)}.sqlite"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a database" * 100)
+    with pytest.raises(PackagingFailed, match="file is not a database") as caught:
+        Journal.open(tmp_path / "out", manifest)
+    assert caught.value.exit_code == 4
+    assert path.read_bytes() == b"not a database" * 100

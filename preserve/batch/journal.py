@@ -183,7 +183,7 @@ class Journal:
             db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             lock.close()
-            raise PackagingFailed(f"cannot write the batch journal {path}: {exc}") from exc
+            raise PackagingFailed(f"cannot open the batch journal {path}: {exc}") from exc
         return cls(path, db, lock, made)
 
     @contextlib.contextmanager
