@@ -3,7 +3,8 @@
 A `multiprocessing.managers.BaseManager` started by the dispatcher holds ONE LocalHostGate
 (--host-workers, --wait, Retry-After holds) and one store of robots.txt files; each worker
 process gets proxies to them, so the limits hold across all the batch's captures, not per
-capture. Each call is a round trip on a local socket (about 0.1 ms), a few per request.
+capture. (A pool whose worker died is replaced by a new pool with a new gate: the dead
+workers' slots are not held forever.) Each call is a round trip on a local socket (about 0.1 ms), a few per request.
 
 The manager's process ignores SIGINT and SIGTERM: the dispatcher stops it after the workers
 have cleaned up (a worker releasing its slots must still reach it), and it ends by itself
@@ -97,10 +98,7 @@ _shared: dict[str, object] = {}
 
 
 def _gate(host_workers: int, wait: float) -> LocalHostGate:
-    gate = _shared.get("gate")
-    if gate is None:
-        gate = _shared["gate"] = LocalHostGate(host_workers, wait)
-    return cast(LocalHostGate, gate)
+    return LocalHostGate(host_workers, wait)
 
 
 def _robots() -> RobotsFiles:
@@ -118,7 +116,7 @@ class GateManager(BaseManager):
     """
 
     def gate(self, host_workers: int, wait: float) -> object:
-        """Return a proxy to the batch's gate."""
+        """Return a proxy to a new gate."""
         raise NotImplementedError
 
     def robots(self) -> object:
@@ -173,9 +171,15 @@ class SharedGates:
     def __init__(self, host_workers: int, wait: float, context: BaseContext) -> None:
         self._manager = GateManager(ctx=context)
         self._manager.start(_serve_quietly, (os.getpid(),))
-        self.gate = cast(HostGate, self._manager.gate(host_workers, wait))
+        self.host_workers = host_workers
+        self.wait = wait
+        self.gate = self.new_gate()
         self.robots = cast(RobotsStore, self._manager.robots())
         self.workers = cast(WorkerPids, self._manager.workers())
+
+    def new_gate(self) -> HostGate:
+        """Return a new gate, for a new pool: slots a dead pool's workers held are not lost."""
+        return cast(HostGate, self._manager.gate(self.host_workers, self.wait))
 
     def close(self) -> None:
         """Stop the manager process."""

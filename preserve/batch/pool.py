@@ -80,17 +80,17 @@ class ProcessDispatcher:
         self.capacity = max(1, jobs)
         self._context = _context()
         self._shared = SharedGates(host_workers, wait, self._context)
-        self._pool = self._new_pool()
+        self._pool = self._new_pool(self._shared.gate)
         self._running: dict[Future[RowOutcome | None], RowTask] = {}
         self._resent: set[str] = set()
 
-    def _new_pool(self) -> ProcessPoolExecutor:
+    def _new_pool(self, gate: HostGate) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self.capacity,
             mp_context=self._context,
             initializer=_start_worker,
             initargs=(
-                self._shared.gate,
+                gate,
                 self._shared.robots,
                 self._shared.workers,
                 os.getpid(),
@@ -105,7 +105,9 @@ class ProcessDispatcher:
             # A worker died: the pool stops taking work. A new one takes over.
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._shared.workers.clear()
-            self._pool = self._new_pool()
+            # Every worker of the old pool is gone, with any host slot it held: the new
+            # pool gets a new gate. robots.txt files stay shared.
+            self._pool = self._new_pool(self._shared.new_gate())
             future = self._pool.submit(_attempt, task)
         self._running[future] = task
 
