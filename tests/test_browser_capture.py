@@ -311,3 +311,22 @@ def test_a_frame_inserted_by_script_through_a_redirect_with_payload_warc(
     assert any("written in the frame" in p.read_text(encoding="utf-8") for p in doms)
     bagit.Bag(str(bag)).validate()
     assert preserve.validate(bag).valid
+
+
+def test_the_example_site_goes_quiet_though_its_audio_stays_open(
+    site: Server, tmp_path: Path
+) -> None:
+    # The front page embeds a WAV file: Chromium keeps its stream open while it could play,
+    # but once answered it is not waited for.
+    options = preserve.CaptureOptions(browser=True, browser_timeout=20.0)
+    result = preserve.capture(site.url("/index.html"), tmp_path / "out", options)
+    [(outcome, notes)] = [
+        (e.findtext(f".//{PREMIS}eventOutcome"), rendering_notes(result.bag_path))
+        for e in premis(result.bag_path).iter(f"{PREMIS}event")
+        if e.findtext(f"{PREMIS}eventType") == "creation"
+    ]
+    assert (outcome, notes) == ("success", [])
+    assert any(r.url.endswith("/media/audio-report.wav") for r in result.records)
+    seen = Counter(path for path, _headers in site.requests)
+    assert all(count == 1 for count in seen.values()), seen
+    assert preserve.validate(result.bag_path).valid

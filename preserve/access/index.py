@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import posixpath
 import re
@@ -118,7 +119,13 @@ def index_page(info: CaptureInfo, entries: Iterable[Listed], *, browser: bool = 
         policy=CONTENT_SECURITY_POLICY,
         header=_header(info, seed),
         page_count=len(pages),
-        page_rows=_rows(pages, _page_row, 5, "No page was captured."),
+        rendered_head="<th>Rendered</th>" if browser else "",
+        page_rows=_rows(
+            pages,
+            functools.partial(_page_row, browser=browser),
+            5 if browser else 4,
+            "No page was captured.",
+        ),
         scripts=_BROWSER_TEXT if browser else _STATIC_TEXT,
         media_count=len(media),
         media_rows=_rows(media, _media_row, 4, "No linked media was captured."),
@@ -165,13 +172,14 @@ def _rows(entries: Sequence[Listed], row: Callable[[Listed], str], columns: int,
     return "\n".join(row(entry) for entry in entries)
 
 
-def _page_row(entry: Listed) -> str:
+def _page_row(entry: Listed, *, browser: bool = False) -> str:
     link = html.escape(relative_url(INDEX_PATH, entry.target))
     text = html.escape(entry.title or entry.name)
     return (
         f'<tr><td><a class="local" href="{link}">{text}</a></td><td>{html.escape(entry.role)}</td>'
         f"<td>{web_link(entry.url)}</td><td><code>{html.escape(entry.source)}</code></td>"
-        f"<td>{_rendered_cell(entry)}</td></tr>"
+        + (f"<td>{_rendered_cell(entry)}</td>" if browser else "")
+        + "</tr>"
     )
 
 
@@ -242,8 +250,7 @@ received, are in the <code>data/web/</code> folder; {scripts} The addresses unde
 <em>Original</em> lead to the live web, which may have changed or gone since.</p>
 <h2 id="pages">Pages ({page_count})</h2>
 <table>
-<thead><tr><th>Page</th><th>Role</th><th>Original</th><th>Stored as</th><th>Rendered</th></tr>
-</thead>
+<thead><tr><th>Page</th><th>Role</th><th>Original</th><th>Stored as</th>{rendered_head}</tr></thead>
 <tbody>
 {page_rows}
 </tbody>

@@ -130,10 +130,12 @@ class Visit:
             if not quiet or await self.bounded(self.page.evaluate(_LEFT), deadline) <= 1:
                 break
         if not quiet:
-            waiting = len(self.inflight)
+            waiting = sorted(str(getattr(r, "url", r)) for r in self.inflight)
+            shown = ", ".join(waiting[:3]) + (", …" if len(waiting) > 3 else "")
             self.note(
                 f"the page did not go quiet within --browser-timeout {self.settings.timeout:g} s"
-                f" ({waiting} request(s) in flight): stopped there"
+                f" ({len(waiting)} request(s) in flight{': ' if waiting else ''}{shown}): "
+                "stopped there"
             )
         # Back to the top for the screenshot, even past the deadline: it is one quick step.
         await self.bounded(
@@ -233,7 +235,17 @@ class Visit:
         await _quietly(socket.close())
 
     async def _route(self, route: Route) -> None:
-        """Answer one request of the page from the capture, or refuse it."""
+        """Answer one request of the page from the capture, or refuse it.
+
+        Once answered, a request no longer counts as in flight: the page has all the capture
+        will give it, though Chromium may keep a media stream open for as long as it plays.
+        """
+        try:
+            await self._answer(route)
+        finally:
+            self._ended(route.request)
+
+    async def _answer(self, route: Route) -> None:
         request = route.request
         try:
             frame = request.frame

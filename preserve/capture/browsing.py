@@ -104,13 +104,13 @@ class Browsing:
         self.browser.start()
 
     def close(self) -> None:
-        """Stop the browser, and fail every request of it still waiting for an answer."""
-        self.browser.close()
+        """Fail every request of the browser still waiting for an answer; stop the browser."""
         with self._lock:
             asked, self._asked = self._asked, []
         for future in asked:
             if not future.done():
                 future.set_result(Reply(error="aborted"))
+        self.browser.close()
 
     def _delivered(self, load: object, rendering: object) -> None:
         self.post(load, rendering)
