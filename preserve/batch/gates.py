@@ -3,8 +3,9 @@
 A `multiprocessing.managers.BaseManager` started by the dispatcher holds ONE LocalHostGate
 (--host-workers, --wait, Retry-After holds) and one store of robots.txt files; each worker
 process gets proxies to them, so the limits hold across all the batch's captures, not per
-capture. (A pool whose worker died is replaced by a new pool with a new gate: the dead
-workers' slots are not held forever.) Each call is a round trip on a local socket (about 0.1 ms), a few per request.
+capture. Each call is a round trip on a local socket (about 0.1 ms), a few per request. A
+pool whose worker died is replaced by a new pool with a new gate, so the slots the dead
+workers held are not held forever.
 
 The manager's process ignores SIGINT and SIGTERM: the dispatcher stops it after the workers
 have cleaned up (a worker releasing its slots must still reach it), and it ends by itself
