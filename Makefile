@@ -14,7 +14,7 @@ export CHROMIUM
 # where the clone's own folder (also named preserve) would otherwise be taken for a namespace.
 EDITABLE = --config-settings editable_mode=compat
 
-.PHONY: demo check install install-tool install-replay browser test lint clean bench-latency bench-big bench-validate
+.PHONY: demo check install install-tool install-replay browser test lint clean bench-latency bench-big bench-validate bench-browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,9 @@ bench-big: install
 
 bench-validate: install
 	$(BIN)/python benchmarks/validate_many.py
+
+bench-browser: install browser
+	$(BIN)/python benchmarks/browser.py
 
 lint:
 	$(BIN)/ruff format --check preserve tests examples benchmarks
