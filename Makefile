@@ -8,13 +8,17 @@ PYWB_VENV ?= .venv-pywb
 # tests/test_browser.py opens the access copy in Debian's Chromium, never a downloaded one.
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
+# tests/test_batch_celery.py starts Debian's redis-server on a free loopback port (the broker
+# of `batch --broker` and the workers it starts).
+REDIS_SERVER ?= /usr/bin/redis-server
+export REDIS_SERVER
 
 # The install is editable in setuptools' compat mode: a path entry to the clone rather than an
 # import hook, so `import preserve` finds the package even from the folder that holds the clone,
 # where the clone's own folder (also named preserve) would otherwise be taken for a namespace.
 EDITABLE = --config-settings editable_mode=compat
 
-.PHONY: demo check install install-tool install-replay browser test lint clean bench-latency bench-big bench-validate bench-browser
+.PHONY: demo check install install-tool install-replay browser test redis lint clean bench-latency bench-big bench-validate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +53,20 @@ browser:
 		exit 1; \
 	fi
 
+# As root on Debian (as CI runs), installs the redis-server package when it is missing;
+# elsewhere says what to install and stops.
+redis:
+	@if [ -x $(REDIS_SERVER) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server \
+			&& [ -x $(REDIS_SERVER) ]; \
+	else \
+		echo "make check needs redis-server at $(REDIS_SERVER) for tests/test_batch_celery.py:" \
+			"on Debian run 'sudo apt-get install redis-server'; elsewhere install Redis and" \
+			"run 'make check REDIS_SERVER=/path/to/redis-server'." >&2; \
+		exit 1; \
+	fi
+
 demo: install-tool
 	$(BIN)/python examples/demo.py bags
 	@echo "preserve is installed in $(VENV): run $(BIN)/preserve, or 'source $(BIN)/activate' first" >&2
@@ -64,9 +82,6 @@ bench-big: install
 bench-validate: install
 	$(BIN)/python benchmarks/validate_many.py
 
-bench-browser: install browser
-	$(BIN)/python benchmarks/browser.py
-
 lint:
 	$(BIN)/ruff format --check preserve tests examples benchmarks
 	$(BIN)/ruff check preserve tests examples benchmarks
@@ -76,7 +91,7 @@ lint:
 test:
 	$(BIN)/pytest -n 2
 
-check: install install-replay browser lint test
+check: install install-replay browser redis lint test
 
 clean:
 	rm -rf $(VENV) $(PYWB_VENV) bags build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis

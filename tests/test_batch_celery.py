@@ -6,6 +6,7 @@ processes (prefork pools), captures of a slow loopback site. No eager mode, no f
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -31,13 +32,23 @@ from click.testing import CliRunner
 from preserve.batch.celery import CeleryDispatcher
 from preserve.batch.redis_gates import RedisHostGate, RedisRobotsStore
 from preserve.batch.task import RowOutcome, RowTask, plan_attempt
+from preserve.batch.wire import (
+    WireError,
+    outcome_from_json,
+    outcome_to_json,
+    task_from_json,
+    task_to_json,
+)
 from preserve.cli import main
-from preserve.models import CaptureOptions
+from preserve.models import BagInfo, CaptureOptions
 from preserve.robots import RobotsFile
 
 from .conftest import PROXY_VARIABLES, ROOT, QuietHTTPServer
 
-REDIS_SERVER = Path("/usr/bin/redis-server")
+# `make check` names the one it checked (`make redis`); else the one on PATH, or Debian's.
+REDIS_SERVER = (
+    os.environ.get("REDIS_SERVER") or shutil.which("redis-server") or "/usr/bin/redis-server"
+)
 REQUIRE = os.environ.get("PRESERVE_TESTS_REQUIRE_SHARED") == "1" or bool(os.environ.get("CI"))
 STAGING = ".preserve-staging-"
 PRESERVE = (sys.executable, "-m", "preserve")
@@ -62,11 +73,11 @@ def _environment() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Run redis-server on a free loopback port; yield its URL (database 0)."""
-    server = shutil.which("redis-server") or str(REDIS_SERVER)
+    server = REDIS_SERVER
     if not Path(server).is_file():
         reason = (
-            "redis-server is not installed (Debian: apt-get install redis-server; `make redis`"
-            " does it as root); CI runs these tests"
+            f"redis-server is not at {server} (Debian: apt-get install redis-server; `make"
+            " redis` does it as root); CI runs these tests"
         )
         if REQUIRE:
             pytest.fail(f"{reason}, and CI requires them", pytrace=False)
@@ -552,3 +563,157 @@ def test_worker_says_in_one_line_that_the_broker_cannot_be_reached() -> None:
         f"preserve: error: cannot use the broker at redis://me:<redacted>@127.0.0.1:{port}/0: "
     )
     assert "secret" not in result.output
+
+
+def test_a_worker_stopped_by_sigterm_finishes_its_row_and_exits_143(
+    broker: str, tmp_path: Path
+) -> None:
+    # A database of its own: only this worker takes the row.
+    own = broker.removesuffix("/0") + "/1"
+    worker = start_worker(own, tmp_path, 1)
+    site_gen = serve_slow(0.4, 4)
+    site = next(site_gen)
+    output = tmp_path / "bags"
+    tasks = [row_task(0, site.page(0), output)]
+    stopped: list[bool] = []
+
+    def stop_mid_row() -> None:
+        if not stopped and output.is_dir() and _staging_owner(output, worker.children()):
+            worker.process.send_signal(signal.SIGTERM)
+            stopped.append(True)
+
+    try:
+        wait_ready([worker])
+        outcomes = run_rows(own, tasks, host_workers=2, meanwhile=stop_mid_row)
+        assert worker.process.wait(30) == 143
+    finally:
+        site_gen.close()
+        worker.process.kill()
+        worker.process.wait(10)
+    assert stopped
+    assert [(o.outcome, o.recovered) for o in outcomes] == [("captured", False)]
+    assert_one_valid_bag_per_row(output, tasks)
+
+
+def test_a_cancelled_run_stops_its_rows_and_leaves_no_staging(
+    broker: str, workers: list[Worker], tmp_path: Path
+) -> None:
+    site_gen = serve_slow(0.4, 4)
+    site = next(site_gen)
+    output = tmp_path / "bags"
+    tasks = [row_task(n, site.page(n), output) for n in range(10)]
+    dispatcher = CeleryDispatcher(
+        broker, batch_key=uuid.uuid4().hex, host_workers=8, wait=0, capacity=16
+    )
+    pool = set().union(*(w.children() for w in workers))
+    try:
+        for task in tasks:
+            dispatcher.submit(task)
+        deadline = time.monotonic() + 30
+        while not (output.is_dir() and _staging_owner(output, pool)):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        dispatcher.close(cancel=True)
+        # The captures running unwind and remove their staging folders; the rows still
+        # queued are dropped by the workers, never started.
+        deadline = time.monotonic() + 20
+        while any(output.glob(f"{STAGING}*")):
+            assert time.monotonic() < deadline, list(output.iterdir())
+            time.sleep(0.1)
+        ended = set(output.iterdir())
+        time.sleep(2)
+        assert set(output.iterdir()) == ended
+        assert len(ended) < len(tasks)
+    finally:
+        site_gen.close()
+    for path in ended:
+        bagit.Bag(str(path)).validate()
+    for worker in workers:
+        assert worker.process.poll() is None
+
+
+def test_batch_over_a_broker_reports_every_row_as_without_one(
+    broker: str, workers: list[Worker], slow_site: SlowSite, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "rows.csv"
+    lines = ["id,url,dc.title"] + [f"r{n},{slow_site.page(n)},Page {n}" for n in range(4)]
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    output = tmp_path / "archive"
+    report = tmp_path / "report.jsonl"
+    command = [*PRESERVE, "batch", str(manifest), "--output", str(output), "--broker", broker]
+    command += ["--host-workers", "2", "--report", str(report)]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=90, env=_environment(), check=False
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert sorted(row["id"] for row in rows) == ["r0", "r1", "r2", "r3"]
+    assert {(row["outcome"], row["exit"], row["attempts"]) for row in rows} == {("captured", 0, 1)}
+    assert [json.loads(line)["id"] for line in report.read_text().splitlines()] == [
+        "r0",
+        "r1",
+        "r2",
+        "r3",
+    ]
+    assert done.stderr.splitlines()[-1] == "4 done, 0 failed, 0 already done"
+    bags = sorted(p for p in output.iterdir() if not p.name.startswith("."))
+    assert bags == sorted(Path(row["bag"]) for row in rows)
+    for bag in bags:
+        bagit.Bag(str(bag)).validate()
+    assert slow_site.peak == 2
+    # Run again: every row is done in the journal, nothing is sent to the workers.
+    again = subprocess.run(
+        command, capture_output=True, text=True, timeout=90, env=_environment(), check=False
+    )
+    assert (again.returncode, again.stdout) == (0, ""), again.stderr
+    assert again.stderr.splitlines()[-1] == "0 done, 0 failed, 4 already done"
+
+
+# Row attempts and outcomes as JSON.
+
+
+def test_a_row_task_travels_as_json_with_every_option() -> None:
+    options = CaptureOptions(
+        timeout=5.5,
+        retries=1,
+        max_size=10,
+        headers=(("X-A", "b"),),
+        cookies=Path("/tmp/cookies.txt"),
+        checksums=("md5",),
+        strict=True,
+        name="bag-1",
+        bag_info=BagInfo(contact_name="Ann", extra=(("Collection-Code", "C1"),)),
+        dc=("title=T",),
+        metadata_location="tag",
+        serialize="tar.gz",
+        depth=2,
+        scope="prefix",
+        include=("a.*",),
+        payload="warc",
+        access=False,
+    )
+    task = RowTask("row", 7, "http://example.org/", Path("/srv/out"), options, uuid.uuid4())
+    assert task_from_json(json.loads(json.dumps(task_to_json(task)))) == task
+    outcome = RowOutcome("row", "http://example.org/", "failed", 3, error="HTTP 404", seconds=1.5)
+    assert outcome_from_json(json.loads(json.dumps(outcome_to_json(outcome)))) == outcome
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"depth": "2"}, "task.options.depth: str is not int"),
+        ({"scope": "world"}, "task.options.scope: 'world' is not one of"),
+        ({"sorcery": True}, "task.options: unknown field 'sorcery'"),
+        ({"headers": [["A"]]}, "task.options.headers: 1 values, not 2"),
+        ({"retries": True}, "task.options.retries: bool is not int"),
+    ],
+)
+def test_a_row_task_that_does_not_fit_its_fields_is_refused(
+    change: dict[str, object], problem: str
+) -> None:
+    task = RowTask("row", 2, "http://example.org/", Path("/srv"), CaptureOptions(), uuid.uuid4())
+    data = task_to_json(task)
+    data["options"].update(change)
+    with pytest.raises(WireError) as caught:
+        task_from_json(data)
+    assert str(caught.value).startswith(problem)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -359,7 +360,8 @@ def run_worker(broker_url: str, *, concurrency: int, loglevel: str) -> int:
 
     SIGTERM and SIGINT stop it warmly (Celery's way): the rows running are finished and
     acknowledged, the tasks it had taken but not started go back to the queue; then 143 or
-    130. A second SIGINT (or SIGQUIT) stops it at once; its rows go back to the queue.
+    130. A second SIGINT (or SIGQUIT, 131) stops it at once; its rows go back to the queue.
+    Celery's own code otherwise (1: stopped on an error it logged).
     Raises BadInput (exit 2) for a URL that is not Redis's or a broker that cannot be reached.
     """
     from celery import signals
@@ -388,7 +390,6 @@ def run_worker(broker_url: str, *, concurrency: int, loglevel: str) -> int:
         worker.start()
     finally:
         signals.worker_shutting_down.disconnect(on_shutdown)
-    code = int(worker.exitcode or 0)
-    if code == 0 and stopped_by:
-        return {"SIGINT": 130, "SIGTERM": 143}.get(stopped_by[0], 0)
-    return code
+    if stopped_by and stopped_by[0] in ("SIGINT", "SIGTERM", "SIGQUIT"):
+        return 128 + int(getattr(signal, stopped_by[0]))
+    return int(worker.exitcode or 0)

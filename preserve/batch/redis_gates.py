@@ -366,25 +366,27 @@ def check_broker_url(url: str) -> None:
 def redis_client(url: str, *, check: bool = False) -> redis.Redis:
     """Return a Redis client for the broker `url`: bounded timeouts, retried connections.
 
-    With `check`, Redis is asked once (PING). Raises BadInput (exit 2) for a URL that is not
-    a Redis URL, or, with `check`, a Redis that cannot be reached or refuses us.
+    With `check`, Redis is asked once (PING, not retried: a broker that is not there is
+    said at once). Raises BadInput (exit 2) for a URL that is not a Redis URL, or, with
+    `check`, a Redis that cannot be reached or refuses us.
     """
     import redis
-    from redis.backoff import ExponentialBackoff
+    from redis.backoff import ExponentialBackoff, NoBackoff
     from redis.retry import Retry
 
     check_broker_url(url)
-    client = redis.Redis.from_url(
+    if check:
+        probe = redis.Redis.from_url(url, socket_connect_timeout=5, retry=Retry(NoBackoff(), 0))
+        try:
+            probe.ping()
+        except redis.RedisError as exc:
+            raise BadInput(broker_problem(url, exc)) from exc
+        finally:
+            probe.close()
+    return redis.Redis.from_url(
         url,
         socket_connect_timeout=5,
         socket_timeout=30,
         health_check_interval=30,
         retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), 5),
     )
-    if check:
-        try:
-            client.ping()
-        except redis.RedisError as exc:
-            client.close()
-            raise BadInput(broker_problem(url, exc)) from exc
-    return client

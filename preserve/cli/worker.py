@@ -46,9 +46,9 @@ def worker_command(
     Each row's task is acknowledged only once its row ended: a process killed mid-row has
     its row run again by another; a machine lost whole has its rows handed out again after
     the visibility timeout (2 hours). SIGTERM or SIGINT stop it warmly: the rows running
-    are finished, the others go back to the queue. Exit codes: 0 stopped by Celery, 2 the
-    URL is not a Redis URL or the broker cannot be reached, 70 internal error, 130/143
-    stopped by SIGINT / SIGTERM.
+    are finished, the others go back to the queue. Exit codes: 1 Celery stopped on an
+    error it logged, 2 the URL is not a Redis URL or the broker cannot be reached, 70
+    internal error, 130/143 stopped by SIGINT / SIGTERM (131 SIGQUIT).
     """
     console = console or Console()
     policy = ExitPolicy()
