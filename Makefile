@@ -18,7 +18,7 @@ export REDIS_SERVER
 # where the clone's own folder (also named preserve) would otherwise be taken for a namespace.
 EDITABLE = --config-settings editable_mode=compat
 
-.PHONY: demo check install install-tool install-replay browser test redis lint clean bench-latency bench-big bench-validate
+.PHONY: demo check install install-tool install-replay browser test redis lint clean bench-latency bench-big bench-validate bench-browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +81,9 @@ bench-big: install
 
 bench-validate: install
 	$(BIN)/python benchmarks/validate_many.py
+
+bench-browser: install browser
+	$(BIN)/python benchmarks/browser.py
 
 lint:
 	$(BIN)/ruff format --check preserve tests examples benchmarks
