@@ -99,7 +99,7 @@ class Browser:
             self.deliver(key, Rendering(url, None, notes=(f"not rendered: {problem}",)))
 
     async def _render(self, state: _Chromium, key: object, url: str) -> Rendering:
-        from preserve.browser.page import render_page
+        from preserve.browser.render import render_page
 
         if state.browser is None or not state.browser.is_connected():
             await state.launch()

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from playwright.async_api import (
@@ -24,7 +23,7 @@ from playwright.async_api import (
 )
 from playwright.async_api import Error as PlaywrightError
 
-from preserve.browser import MAX_REPLY_BYTES, Answer, Rendering, Reply, Request, Settings
+from preserve.browser import MAX_REPLY_BYTES, Answer, Reply, Request, Settings
 
 T = TypeVar("T")
 
@@ -32,6 +31,8 @@ VIEWPORT = {"width": 1280, "height": 800}
 MAX_SCREENSHOT_HEIGHT = 16_384
 """CSS pixels of a full-page screenshot; a longer page is cut there (and the note says so)."""
 MAX_DOM_BYTES = 64 * 1024**2
+MAX_NOTES = 50
+"""Notes kept per page (a page posting to many URLs would otherwise write one for each)."""
 STOP_SECONDS = 5.0
 """The most time stopping the page's scripts may take; then its derivatives are attempted."""
 _POLL = 0.05
@@ -48,15 +49,17 @@ _LEFT = """() => {
     const root = document.scrollingElement || document.documentElement;
     return root ? root.scrollHeight - window.scrollY - window.innerHeight : 0;
 }"""
+
+
+class Busy(Exception):
+    """The page's scripts did not let the browser answer in time."""
+
+
 _CSP = (
     b'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
     b"img-src data:; style-src 'unsafe-inline'; font-src data:\">"
 )
 _HEAD = re.compile(rb"<head(?:\s[^>]*)?>", re.IGNORECASE)
-
-
-class Busy(Exception):
-    """The page's scripts did not let the browser answer in time."""
 
 
 def rendered_dom(html: str) -> bytes:
@@ -92,9 +95,13 @@ class Visit:
         self.loop = asyncio.get_running_loop()
 
     def note(self, text: str) -> None:
-        """Record something the page did, once."""
-        if text not in self.notes:
+        """Record something the page did, once; past MAX_NOTES, only that there were more."""
+        if text in self.notes:
+            return
+        if len(self.notes) < MAX_NOTES:
             self.notes.append(text)
+        elif len(self.notes) == MAX_NOTES:
+            self.notes.append("more notes left out")
 
     def lead(self, url: str, via: str) -> None:
         """Record a URL the page tried to open as a new document, with how."""
@@ -103,6 +110,8 @@ class Visit:
 
     async def open(self) -> CDPSession:
         """Open the page with its routes and listeners; return a DevTools session on it."""
+        # A page that prints itself would hold the printer the PDF needs.
+        await self.context.add_init_script("window.print = () => {};")
         await self.context.route("**/*", self._route)
         await self.context.route_web_socket(re.compile(".*"), self._socket)
         page = await self.context.new_page()
@@ -272,13 +281,14 @@ class Visit:
         if not _WEB.match(request.url):
             await _quietly(route.abort("blockedbyclient"))
             return
-        if navigation and main:
-            self.committed = True
         asked = Request(request.url, request.resource_type, request.method, navigation and not main)
         try:
             reply = await asyncio.wrap_future(self.answer(asked))
         except Exception as exc:  # noqa: BLE001 - whatever went wrong, the request fails
             reply = Reply(note=f"{request.url} could not be answered: {exc}")
+        if navigation and main and not 300 <= reply.status < 400:
+            # The page's document: any later navigation of the whole page leaves it.
+            self.committed = True
         await self._fulfil(route, reply, head=request.method == "HEAD")
 
     async def _fulfil(self, route: Route, reply: Reply, *, head: bool) -> None:
@@ -295,8 +305,8 @@ class Visit:
                 if size <= MAX_REPLY_BYTES:
                     body = await asyncio.to_thread(path.read_bytes)
                 else:
-                    self.note(f"{route.request.url}: over {MAX_REPLY_BYTES // 1024**2} MiB, "
-                              "stored but not given to the browser")  # fmt: skip
+                    limit = MAX_REPLY_BYTES // 1024**2
+                    self.note(f"{route.request.url}: over {limit} MiB, not given to the browser")
             except OSError:
                 await _quietly(route.abort("failed"))
                 return
@@ -324,66 +334,3 @@ async def _quietly(step: Awaitable[object]) -> None:
     """Await a step whose failure changes nothing (the page or route is gone already)."""
     with contextlib.suppress(PlaywrightError):
         await step
-
-
-async def render_page(
-    browser: Any, name: str, url: str, answer: Answer, settings: Settings
-) -> Rendering:
-    """Load `url` in a new context of `browser`, then take its derivatives; return them all.
-
-    Whatever the page does, a Rendering comes back: what could not be taken is None and the
-    notes say why.
-    """
-    loop = asyncio.get_running_loop()
-    context = await browser.new_context(
-        viewport=VIEWPORT, service_workers="block", accept_downloads=False
-    )
-    visit = Visit(context, url, answer, settings)
-    taken: dict[str, bytes | None] = {"screenshot": None, "dom": None, "pdf": None}
-    try:
-        session = await visit.bounded(visit.open(), loop.time() + settings.timeout)
-        try:
-            await visit.load(loop.time() + settings.timeout)
-        except Busy as exc:
-            visit.note(f"{exc}: stopped after --browser-timeout {settings.timeout:g} s")
-        except PlaywrightError as exc:
-            visit.note(f"the page did not load: {_first_line(exc)}")
-        await visit.stop(session)
-        steps: tuple[tuple[str, Callable[[], Awaitable[bytes]]], ...] = (
-            ("screenshot", functools.partial(visit.screenshot, session)),
-            ("dom", visit.dom),
-            ("pdf", visit.pdf),
-        )
-        for kind, take in steps:
-            try:
-                taken[kind] = await take()
-            except (Busy, PlaywrightError) as exc:
-                visit.note(f"no {_LABELS[kind]}: {_first_line(exc)}")
-    except (Busy, PlaywrightError) as exc:
-        visit.note(f"the browser failed: {_first_line(exc)}")
-    finally:
-        if visit.crashed:
-            visit.note("the page crashed")
-        if not browser.is_connected():
-            visit.note("the browser closed unexpectedly (crashed or was killed)")
-        try:
-            await asyncio.wait_for(context.close(), STOP_SECONDS)
-        except (TimeoutError, PlaywrightError):
-            visit.note("the page's context could not be closed")
-    return Rendering(
-        url,
-        name,
-        screenshot=taken["screenshot"],
-        dom=taken["dom"],
-        pdf=taken["pdf"],
-        notes=tuple(visit.notes),
-        leads=tuple(visit.leads.items()),
-    )
-
-
-_LABELS = {"screenshot": "screenshot", "dom": "rendered DOM", "pdf": "PDF"}
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
