@@ -299,6 +299,7 @@ def test_rows_run_on_two_workers_each_end_with_one_valid_bag(
 ) -> None:
     output = tmp_path / "bags"
     tasks = [row_task(n, slow_site.page(n), output) for n in range(6)]
+    before = [w.log.read_text(errors="replace").count(" succeeded in ") for w in workers]
     outcomes = run_rows(broker, tasks, host_workers=4)
     assert sorted(o.row_id for o in outcomes) == sorted(t.row_id for t in tasks)
     for outcome in outcomes:
@@ -308,8 +309,9 @@ def test_rows_run_on_two_workers_each_end_with_one_valid_bag(
     assert {Path(o.bag or "") for o in outcomes} == {t.bag_path for t in tasks}
     assert_one_valid_bag_per_row(output, tasks)
     # Both workers took rows: the queue is shared, not one worker's.
-    for worker in workers:
-        assert "succeeded" in worker.log.read_text(errors="replace")
+    after = [w.log.read_text(errors="replace").count(" succeeded in ") for w in workers]
+    assert all(a > b for a, b in zip(after, before, strict=True))
+    assert sum(after) - sum(before) == 6
 
 
 def test_per_host_limits_hold_across_every_worker(
@@ -717,3 +719,21 @@ def test_a_row_task_that_does_not_fit_its_fields_is_refused(
     with pytest.raises(WireError) as caught:
         task_from_json(data)
     assert str(caught.value).startswith(problem)
+
+
+def test_batch_says_in_one_line_that_its_broker_cannot_be_used(tmp_path: Path) -> None:
+    manifest = tmp_path / "rows.txt"
+    manifest.write_text("http://127.0.0.1:9/\n", encoding="utf-8")
+    port = _free_port()
+    for url, problem in [
+        (f"redis://127.0.0.1:{port}/0", f"cannot use the broker at redis://127.0.0.1:{port}/0: "),
+        ("redis://127.0.0.1:x/0", "--broker 'redis://127.0.0.1:x/0' is not a Redis URL"),
+    ]:
+        command = [*PRESERVE, "batch", str(manifest), "-o", str(tmp_path / "out"), "--broker", url]
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=60, env=_environment(), check=False
+        )
+        assert (done.returncode, done.stdout) == (2, "")
+        [line] = done.stderr.splitlines()
+        assert line.startswith(f"preserve: error: {problem}")
+    assert not [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
