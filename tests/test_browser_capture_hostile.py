@@ -259,3 +259,44 @@ def test_browser_option_bounds_are_checked_by_the_api(
             preserve.CaptureOptions(browser=True, **options),  # type: ignore[arg-type]
         )
     assert message in str(refused.value)
+
+
+def test_a_browser_that_cannot_start_is_recorded_and_the_bag_written(
+    site: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An executable that is not Chromium: found, started, gone at once.
+    monkeypatch.setenv("CHROMIUM", "/bin/true")
+    site.route("/", body=page("<p>static only</p>"), headers=HTML)
+    result = capture(site, "/", tmp_path)
+    assert [r.outcome for r in result.records] == ["captured"]
+    [(outcome, notes, linked)] = renderings(result.bag_path)
+    assert outcome == "fail"
+    assert len(notes) == 1 and "not rendered: Chromium (/bin/true) did not start" in notes[0]
+    assert linked == [result.records[0].payload_path]
+    assert not (result.bag_path / "data/access/rendered").exists()
+
+
+def test_premis_of_browser_captures_meets_the_schema(
+    site: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .test_metadata import load_schema
+
+    schema = load_schema("premis-v3-0.xsd")
+    site.route(
+        "/",
+        body=page(
+            "<p id='t'></p><script>fetch('/x.txt').then(r => r.text()).then(t => {"
+            "document.getElementById('t').textContent = t })</script>"
+        ),
+        headers=HTML,
+    )
+    site.route("/x.txt", body=b"fetched", headers={"Content-Type": "text/plain"})
+    result = capture(site, "/", tmp_path)
+    schema.assertValid(etree.parse(str(result.bag_path / "data/metadata/premis.xml")))
+    [(outcome, _notes, linked)] = renderings(result.bag_path)
+    assert outcome == "success" and len(linked) == 4
+    # A rendering that made nothing is a failed event, valid too.
+    monkeypatch.setenv("CHROMIUM", "/bin/true")
+    failed = capture(site, "/", tmp_path / "failed")
+    schema.assertValid(etree.parse(str(failed.bag_path / "data/metadata/premis.xml")))
+    assert [outcome for outcome, _notes, _linked in renderings(failed.bag_path)] == ["fail"]
