@@ -23,14 +23,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import bagit
 import pytest
 import redis
 from click.testing import CliRunner
 
-from preserve.batch.celery import CeleryDispatcher
-from preserve.batch.redis_gates import RedisHostGate, RedisRobotsStore
+from preserve.batch.celery import CeleryDispatcher, run_message
+from preserve.batch.redis_gates import BatchKeys, RedisHostGate, RedisRobotsStore
 from preserve.batch.task import RowOutcome, RowTask, plan_attempt
 from preserve.batch.wire import (
     WireError,
@@ -737,3 +738,85 @@ def test_batch_says_in_one_line_that_its_broker_cannot_be_used(tmp_path: Path) -
         [line] = done.stderr.splitlines()
         assert line.startswith(f"preserve: error: {problem}")
     assert not [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
+
+
+# One delivery of a task, run here against the real Redis (what a pool process does).
+
+
+def _message(keys: BatchKeys, task: RowTask) -> dict[str, object]:
+    return {
+        "batch": keys.batch,
+        "run": keys.run,
+        "host_workers": 2,
+        "wait": 0,
+        "task": task_to_json(task),
+    }
+
+
+def _pushed(client: redis.Redis, keys: BatchKeys) -> list[dict[str, Any]]:
+    return [json.loads(item) for item in client.lrange(keys.outcomes, 0, -1)]
+
+
+def test_a_row_delivered_again_after_three_lost_workers_fails(
+    broker: str, client: redis.Redis, tmp_path: Path
+) -> None:
+    keys = BatchKeys(uuid.uuid4().hex, uuid.uuid4().hex)
+    task = row_task(0, "http://127.0.0.1:9/", tmp_path)
+    client.set(keys.tries(str(task.capture_id)), 3)
+    run_message(broker, _message(keys, task))
+    [entry] = _pushed(client, keys)
+    assert entry["capture_id"] == str(task.capture_id)
+    outcome = outcome_from_json(entry["outcome"])
+    assert (outcome.row_id, outcome.outcome, outcome.exit_code) == ("row-0", "failed", 70)
+    assert outcome.error == "internal error: the worker running this row was lost 3 times"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_row_a_worker_cannot_read_fails_and_one_of_a_cancelled_run_never_starts(
+    broker: str, client: redis.Redis, tmp_path: Path
+) -> None:
+    keys = BatchKeys(uuid.uuid4().hex, uuid.uuid4().hex)
+    task = row_task(0, "http://127.0.0.1:9/", tmp_path)
+    message = _message(keys, task)
+    message["task"]["options"]["sorcery"] = 1  # type: ignore[index]
+    run_message(broker, message)
+    [entry] = _pushed(client, keys)
+    assert outcome_from_json(entry["outcome"]).error == (
+        "internal error: this worker cannot read the row: task.options: unknown field 'sorcery'"
+    )
+    # Taken over by a later run of the batch, or cancelled: dropped, not even counted.
+    for later, cancelled in ((uuid.uuid4().hex, False), (keys.run, True)):
+        client.set(keys.current, later)
+        if cancelled:
+            client.set(keys.cancelled, 1)
+        other = row_task(1, "http://127.0.0.1:9/", tmp_path)
+        run_message(broker, _message(keys, other))
+        assert client.get(keys.tries(str(other.capture_id))) is None
+        assert client.llen(keys.outcomes) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_dispatcher_counts_one_outcome_per_attempt(broker: str, client: redis.Redis) -> None:
+    # A database no worker reads: the task stays queued, its outcomes are pushed by hand.
+    idle = broker.removesuffix("/0") + "/2"
+    dispatcher = CeleryDispatcher(
+        idle, batch_key=uuid.uuid4().hex, host_workers=1, wait=0, capacity=4
+    )
+    try:
+        task = row_task(0, "http://127.0.0.1:9/", Path("/srv/out"))
+        dispatcher.submit(task)
+        assert dispatcher.outcomes(0.1) == []
+        outcome = RowOutcome(task.row_id, task.url, "captured", 0, bag="/srv/out/b")
+        entry = {"capture_id": str(task.capture_id), "outcome": outcome_to_json(outcome)}
+        stranger = {"capture_id": str(uuid.uuid4()), "outcome": outcome_to_json(outcome)}
+        second = redis.Redis.from_url(idle)
+        try:
+            # Twice (a row handed out twice), a stranger's, and something that is no outcome.
+            for item in (entry, entry, stranger, {"capture_id": 1}):
+                second.rpush(dispatcher.keys.outcomes, json.dumps(item))
+        finally:
+            second.close()
+        assert dispatcher.outcomes(1.0) == [outcome]
+        assert dispatcher.outcomes(0.1) == []
+    finally:
+        dispatcher.close(cancel=True)
