@@ -68,7 +68,8 @@ def rendered_dom(html: str) -> bytes:
     The policy is one `<meta>` at the start of `<head>` (or before everything, without one):
     opened from disk the copy runs no script and reaches no network.
     """
-    data = html.encode("utf-8", "surrogatepass")
+    # A script may leave lone surrogates in the text: not UTF-8, so they become "?".
+    data = html.encode("utf-8", "replace")
     match = _HEAD.search(data)
     if match is None:
         return _CSP + data
