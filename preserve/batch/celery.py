@@ -150,14 +150,8 @@ def _read_message(message: Any) -> tuple[BatchKeys, int, float, dict[str, Any]]:
 
 def _failed(task: dict[str, Any], error: str) -> RowOutcome:
     """Return the failed outcome (exit 70) of a task this worker could not run."""
-    row_id, url = task.get("row_id"), task.get("url")
-    return RowOutcome(
-        row_id if isinstance(row_id, str) else "",
-        url if isinstance(url, str) else "",
-        "failed",
-        70,
-        error=error,
-    )
+    row_id, url = task.get("row_id") or "", task.get("url") or ""
+    return RowOutcome(str(row_id), str(url), "failed", 70, error=error)
 
 
 def run_message(broker_url: str, message: Any) -> None:
@@ -178,7 +172,13 @@ def run_message(broker_url: str, message: Any) -> None:
         return
     client = _worker_client(broker_url)
     try:
-        outcome = _attempt(client, keys, host_workers, wait, data)
+        try:
+            outcome = _attempt(client, keys, host_workers, wait, data)
+        except redis.RedisError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug must end the row, not leave it unheard
+            _log.exception("preserve: internal error running a row")
+            outcome = _failed(data, f"internal error: {type(exc).__name__}: {exc}")
         if outcome is None:
             return
         entry = {"capture_id": data["capture_id"], "outcome": outcome_to_json(outcome)}
