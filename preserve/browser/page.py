@@ -121,7 +121,7 @@ class Visit:
         page.on("request", self._started)
         page.on("requestfinished", self._ended)
         page.on("requestfailed", self._ended)
-        page.on("load", lambda _page: setattr(self, "loaded", True))
+        page.on("load", self._loaded)
         page.on("crash", lambda _page: setattr(self, "crashed", True))
         # Attached before any script runs, the session can stop a script that never yields.
         session = await self.context.new_cdp_session(page)
@@ -136,6 +136,8 @@ class Visit:
         quiet = await self._quiet(deadline, need_load=True)
         for _ in range(self.settings.scrolls if quiet else 0):
             await self.bounded(self.page.evaluate(_SCROLL), deadline)
+            # What the scroll brings into view asks for its files a frame or more later.
+            self.changed = self.loop.time()
             quiet = await self._quiet(deadline, need_load=False)
             if not quiet or await self.bounded(self.page.evaluate(_LEFT), deadline) <= 1:
                 break
@@ -222,6 +224,10 @@ class Visit:
             if ready and not self.inflight and now - self.changed >= quiet:
                 return True
             await asyncio.sleep(_POLL)
+
+    def _loaded(self, _page: Page) -> None:
+        self.loaded = True
+        self.changed = self.loop.time()
 
     def _started(self, request: Any) -> None:
         self.inflight.add(request)
