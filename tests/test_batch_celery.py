@@ -820,3 +820,21 @@ def test_the_dispatcher_counts_one_outcome_per_attempt(broker: str, client: redi
         assert dispatcher.outcomes(0.1) == []
     finally:
         dispatcher.close(cancel=True)
+
+
+def test_without_redis_the_gate_raises_and_counts_and_the_robots_store_has_nothing() -> None:
+    gone = redis.Redis(port=_free_port(), socket_connect_timeout=1, retry=None)
+    try:
+        gate = RedisHostGate(gone, "test", 2, 0.0)
+        with pytest.raises(redis.ConnectionError):
+            gate.acquire("host:1", 0.1)
+        with pytest.raises(redis.ConnectionError):
+            gate.reserve("host:1")
+        # A worker tells a row that failed for want of the gate by this count: it hands the
+        # row back to the queue instead of reporting it failed.
+        assert gate.errors == 2
+        store = RedisRobotsStore(gone, "test")
+        store.put(RobotsFile("http://a/robots.txt", 404, b""))
+        assert store.get("http://a/robots.txt") is None
+    finally:
+        gone.close()

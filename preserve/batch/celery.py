@@ -96,6 +96,9 @@ def make_app(broker_url: str) -> celery.Celery:
         worker_prefetch_multiplier=1,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
         broker_connection_retry_on_startup=True,
+        # Redis lost for a while: a capture running finishes its bag, which the row's next
+        # delivery finds, rather than being cut short.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_hijack_root_logger=True,
         worker_redirect_stdouts=False,
     )
