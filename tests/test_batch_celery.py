@@ -838,3 +838,15 @@ def test_without_redis_the_gate_raises_and_counts_and_the_robots_store_has_nothi
         assert store.get("http://a/robots.txt") is None
     finally:
         gone.close()
+
+
+def test_preserve_and_its_command_line_load_neither_celery_nor_redis() -> None:
+    script = (
+        "import sys, preserve, preserve.cli, preserve.batch.runner, preserve.capture.run\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'celery', 'kombu', 'redis', 'billiard'}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout == "[]\n"
