@@ -8,6 +8,7 @@ happened in PREMIS, and writes a valid bag from what was captured. Without Chrom
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import Iterator
@@ -300,3 +301,45 @@ def test_premis_of_browser_captures_meets_the_schema(
     failed = capture(site, "/", tmp_path / "failed")
     schema.assertValid(etree.parse(str(failed.bag_path / "data/metadata/premis.xml")))
     assert [outcome for outcome, _notes, _linked in renderings(failed.bag_path)] == ["fail"]
+
+
+def test_the_command_line_passes_the_browser_options(site: Server, tmp_path: Path) -> None:
+    site.route(
+        "/",
+        body=page(
+            "<div style='height:5000px'></div><img id='late'><script>"
+            "new IntersectionObserver(e => { if (e[0].isIntersecting)"
+            " document.getElementById('late').src = '/late.png' })"
+            ".observe(document.getElementById('late'));"
+            "fetch('/early.txt')</script>"
+        ),
+        headers=HTML,
+    )
+    site.route("/early.txt", body=b"early", headers={"Content-Type": "text/plain"})
+    site.route("/late.png", body=PNG, headers={"Content-Type": "image/png"})
+    args = ["capture", site.url("/"), "-o", str(tmp_path), "--json", "--browser"]
+    args += ["--browser-timeout", "5", "--browser-quiet", "100", "--browser-scrolls", "0"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.stderr
+    bag = Path(json.loads(result.stdout)["captures"][0]["bag"])
+    assert "/early.txt" in asked(site)
+    assert "/late.png" not in asked(site)  # --browser-scrolls 0: never scrolled into view
+    [(outcome, _notes, linked)] = renderings(bag)
+    assert outcome == "success" and len(linked) == 4
+
+
+def test_the_rendered_dom_of_an_xhtml_page_is_well_formed(site: Server, tmp_path: Path) -> None:
+    site.route(
+        "/",
+        body=b'<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml">'
+        b"<head><title>x</title></head><body><p id='p'>static</p><script>"
+        b"document.getElementById('p').textContent = 'from script &amp; more'</script>"
+        b"</body></html>",
+        headers={"Content-Type": "application/xhtml+xml"},
+    )
+    result = capture(site, "/", tmp_path)
+    [(_outcome, _notes, linked)] = renderings(result.bag_path)
+    dom = next(path for path in linked if path.endswith("~.html"))
+    root = etree.fromstring((result.bag_path / dom).read_bytes())
+    assert "from script & more" in "".join(root.itertext())
+    assert root.find(".//{http://www.w3.org/1999/xhtml}meta") is not None

@@ -55,9 +55,10 @@ class Busy(Exception):
     """The page's scripts did not let the browser answer in time."""
 
 
+# Self-closed, so that an XHTML page's DOM stays well-formed XML.
 _CSP = (
     b'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-    b"img-src data:; style-src 'unsafe-inline'; font-src data:\">"
+    b"img-src data:; style-src 'unsafe-inline'; font-src data:\" />"
 )
 _HEAD = re.compile(rb"<head(?:\s[^>]*)?>", re.IGNORECASE)
 
