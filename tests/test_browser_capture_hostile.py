@@ -90,6 +90,9 @@ def test_a_page_that_never_goes_quiet_is_stopped_at_the_timeout(site: Server, tm
     [(outcome, notes, linked)] = renderings(result.bag_path)
     assert outcome == "warning"
     assert any("did not go quiet within --browser-timeout 2 s" in note for note in notes)
+    # The access copy's index says so beside the page's derivatives.
+    index = (result.bag_path / "data/access/index.html").read_text(encoding="utf-8")
+    assert '<ul class="notes"><li>the page did not go quiet' in index
     assert len(linked) == 4  # the page, its screenshot, DOM and PDF
     polls = [r for r in result.records if "/poll?" in r.url]
     assert len(polls) >= 3

@@ -9,7 +9,7 @@ from preserve.access.catalog import INDEX_PATH, Catalog, documents
 from preserve.access.css import rewrite_stylesheet
 from preserve.access.html import rewrite_html
 from preserve.access.index import CaptureInfo, index_page, listed
-from preserve.access.rendered import RenderedLink
+from preserve.access.rendered import RenderedPage
 from preserve.models import LogRecord
 
 _MEDIA_TYPES = {"html": "text/html", "css": "text/css"}
@@ -33,7 +33,7 @@ def build_access_copy(
     url_map: Sequence[tuple[str, str]],
     read: Callable[[str], bytes],
     info: CaptureInfo,
-    rendered: Mapping[str, Sequence[RenderedLink]] | None = None,
+    rendered: Mapping[str, RenderedPage] | None = None,
 ) -> Iterator[AccessFile]:
     """Yield the files of the access copy of a capture, the index page last.
 
@@ -41,7 +41,8 @@ def build_access_copy(
     `urls.tsv`, `read` returns the stored bytes of a bag path, and `info` names the capture
     on the index page. Each page and stylesheet captured gets a copy whose links lead to the
     other copies and to the originals under `data/web/`; the originals are only read.
-    `rendered` maps a page's original to its derivatives (`--browser`), which the index links.
+    `rendered` maps a page's original to its derivatives and the browser's notes (`--browser`),
+    which the index shows.
     """
     found = documents(records)
     catalog = Catalog(url_map, found)

@@ -7,12 +7,12 @@ import html
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from preserve.access.catalog import INDEX_PATH, WEB_PREFIX, relative_url
 from preserve.access.html import CONTENT_SECURITY_POLICY
-from preserve.access.rendered import RenderedLink
+from preserve.access.rendered import RenderedPage
 from preserve.models import LogRecord, Role
 
 # Pages first by how they came into the capture, then in capture order.
@@ -55,8 +55,8 @@ class Listed:
     media_type: str | None
     size: int | None
     title: str | None = None
-    rendered: tuple[RenderedLink, ...] = ()
-    """The page's derivatives made in the browser (`--browser`): screenshot, DOM, PDF."""
+    rendered: RenderedPage = field(default_factory=RenderedPage)
+    """The page's derivatives made in the browser (`--browser`), and what it noted."""
 
     @property
     def name(self) -> str:
@@ -68,7 +68,7 @@ def listed(
     records: Sequence[LogRecord],
     copies: Mapping[str, str],
     titles: Mapping[str, str | None],
-    rendered: Mapping[str, Sequence[RenderedLink]] | None = None,
+    rendered: Mapping[str, RenderedPage] | None = None,
 ) -> list[Listed]:
     """Return the pages and linked media captured, each stored file once, in capture order.
 
@@ -94,7 +94,7 @@ def listed(
             media_type=(record.content_type or "").split(";")[0].strip().lower() or None,
             size=record.size,
             title=titles.get(source),
-            rendered=tuple((rendered or {}).get(source, ())),
+            rendered=(rendered or {}).get(source, RenderedPage()),
         )
     return list(found.values())
 
@@ -184,12 +184,15 @@ def _page_row(entry: Listed, *, browser: bool = False) -> str:
 
 
 def _rendered_cell(entry: Listed) -> str:
+    """Return a page's derivatives as links, then what the browser noted, as a list."""
     links = [
         f'<a class="rendered" href="{html.escape(relative_url(INDEX_PATH, link.path))}">'
         f"{html.escape(link.label)}</a>"
-        for link in entry.rendered
+        for link in entry.rendered.links
     ]
-    return " ".join(links) or "—"
+    cell = " ".join(links) or "—"
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in entry.rendered.notes)
+    return cell + (f'<ul class="notes">{notes}</ul>' if notes else "")
 
 
 def _media_row(entry: Listed) -> str:

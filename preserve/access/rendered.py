@@ -36,6 +36,14 @@ class RenderedLink:
     path: str
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedPage:
+    """A page's derivatives as the index page links them, and what the browser noted."""
+
+    links: tuple[RenderedLink, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
 def rendered_path(source: str, kind: RenderedKind) -> str:
     """Return the bag path of a derivative of the page whose payload file is at `source`.
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from preserve._version import __version__
 from preserve.access import CaptureInfo, build_access_copy
-from preserve.access.rendered import LABELS, RENDERED_KINDS, RenderedLink
+from preserve.access.rendered import LABELS, RENDERED_KINDS, RenderedLink, RenderedPage
 from preserve.bag import PayloadWriter
 from preserve.bag.conformance import require_capture_options
 from preserve.bag.info import OWN_LABELS
@@ -80,7 +80,7 @@ def write_access_copy(
 
     The originals under data/web/ are read, never written. The index page is written but not
     returned: it has no original. With `renderings` (--browser), it links each page's
-    rendered derivatives.
+    rendered derivatives and says what the browser noted.
     """
 
     def read(path: str) -> bytes:
@@ -89,9 +89,12 @@ def write_access_copy(
     rendered = None
     if renderings is not None:
         rendered = {
-            rendering.source: tuple(
-                RenderedLink(_RENDERED_LABELS.get(file.media_type or "", "file"), file.path)
-                for file in rendering.files
+            rendering.source: RenderedPage(
+                tuple(
+                    RenderedLink(_RENDERED_LABELS.get(file.media_type or "", "file"), file.path)
+                    for file in rendering.files
+                ),
+                rendering.notes,
             )
             for rendering in renderings
         }
