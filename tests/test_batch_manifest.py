@@ -404,7 +404,7 @@ PROBLEMS = [
     (
         "jsonl",
         b'{"url": "https://a.example/", "include": "' + b"(" * 5000 + b')"}\n',
-        ["1: a regular expression nests too deep"],
+        ["1: --include '((("],
     ),
 ]
 

@@ -634,3 +634,23 @@ def test_readme_documents_every_batch_option() -> None:
     from . import test_cli
 
     test_cli.test_readme_documents_every_option("batch")
+
+
+def test_browser_rows_without_chromium_are_refused_before_any_request(
+    http: Server, tmp_path: Path
+) -> None:
+    html_route(http, "/ok.html", page("ok"))
+    manifest = tmp_path / "seeds.csv"
+    manifest.write_text(
+        f"url,browser\n{http.url('/ok.html')},no\n{http.url('/ok.html?2')},yes\n",
+        encoding="utf-8",
+    )
+    missing = {"CHROMIUM": str(tmp_path / "no-chromium")}
+    by_row = batch("seeds.csv", "-o", "out", cwd=tmp_path, env=missing)
+    assert by_row.returncode == 2, by_row.stderr
+    assert by_row.stderr.splitlines()[0].startswith("seeds.csv:3: --browser: CHROMIUM=")
+    by_option = batch("seeds.csv", "-o", "out", "--browser", cwd=tmp_path, env=missing)
+    assert by_option.returncode == 2, by_option.stderr
+    assert "is not an executable file" in by_option.stderr
+    assert http.requests == []
+    assert not (tmp_path / "out").exists()

@@ -12,7 +12,6 @@ import functools
 import json
 import re
 import typing
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -292,16 +291,10 @@ class RowChecker:
             if len(self._options) >= 1024:
                 self._options.clear()
             try:
-                with warnings.catch_warnings():
-                    # re's FutureWarning on `[[`: the capture that uses the pattern warns.
-                    warnings.simplefilter("ignore", FutureWarning)
-                    validate_options(row_options(self.base, Row(0, "", "", options=options)))
+                validate_options(row_options(self.base, Row(0, "", "", options=options)))
                 self._options[options] = None
             except BadInput as exc:
                 self._options[options] = str(exc)
-            except RecursionError:
-                # re.compile recurses once per group nested in an --include or --exclude.
-                self._options[options] = "a regular expression nests too deep"
         return self._options[options]
 
 

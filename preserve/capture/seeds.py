@@ -336,6 +336,12 @@ def validate_options(options: CaptureOptions) -> None:
         compile_patterns(options.exclude, "--exclude")
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
+    if options.browser:
+        # Chromium missing is found before any request, for a capture and for a batch row;
+        # imported here, so that reading seeds does not load the browser package.
+        from preserve.browser import find_chromium
+
+        find_chromium()
 
 
 def default_bag_name(seed: Seed, when: datetime, capture_id: uuid.UUID) -> str:

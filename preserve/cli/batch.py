@@ -22,7 +22,7 @@ from preserve.cli.console import (
     signals_as_errors,
     terminal_safe,
 )
-from preserve.cli.options import FETCHING, OUTPUT, PACKAGING, apply
+from preserve.cli.options import BROWSER, FETCHING, OUTPUT, PACKAGING, apply
 from preserve.cli.values import capture_options
 from preserve.errors import SomeSeedsFailed
 
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 )
 @apply(FETCHING)
 @apply(PACKAGING)
+@apply(BROWSER)
 @click.pass_obj
 def batch_command(console: Console, /, manifest: str, **opts: Any) -> None:
     """Capture each row of MANIFEST into its own bag in --output; run again to resume.

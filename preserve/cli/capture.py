@@ -23,7 +23,7 @@ from preserve.capture.seeds import (
     weak_checksum_warning,
 )
 from preserve.cli.console import Console, ExitPolicy, option, signals_as_errors
-from preserve.cli.options import FETCHING, OUTPUT, PACKAGING, apply
+from preserve.cli.options import BROWSER, FETCHING, OUTPUT, PACKAGING, apply
 from preserve.cli.values import capture_options
 from preserve.errors import BadInput, Interrupted
 from preserve.models import CaptureResult
@@ -57,36 +57,7 @@ def _read_input_file(source: str) -> list[ListedSeed]:
     "--json", "as_json", is_flag=True, help="Print one JSON document for the whole run on stdout."
 )
 @apply(PACKAGING)
-@option(
-    "--browser",
-    is_flag=True,
-    help="Also load each page in headless Chromium and capture what its scripts fetch; keep "
-    "a screenshot, the rendered DOM and a PDF of it in data/access/rendered/.",
-)
-@option(
-    "--browser-timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=30.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="With --browser: time a page is given to load, go quiet and scroll to its end.",
-)
-@option(
-    "--browser-quiet",
-    type=click.IntRange(min=0),
-    default=500,
-    show_default=True,
-    metavar="MS",
-    help="With --browser: a page is loaded once no request was in flight for this long.",
-)
-@option(
-    "--browser-scrolls",
-    type=click.IntRange(min=0),
-    default=20,
-    show_default=True,
-    metavar="N",
-    help="With --browser: most scroll steps of one window height to reach a page's end.",
-)
+@apply(BROWSER)
 @click.pass_obj
 def capture_command(console: Console, /, urls: tuple[str, ...], **opts: Any) -> None:
     """Capture each URL (or local HTML file) with its requisites into a new bag.

@@ -274,3 +274,37 @@ PACKAGING: list[Decorator] = [
     ),
 ]
 """What the bag holds and says: bag-info, Dublin Core, metadata, access copy, profile, form."""
+
+BROWSER: list[Decorator] = [
+    option(
+        "--browser",
+        is_flag=True,
+        help="Also load each page in headless Chromium and capture what its scripts fetch; keep "
+        "a screenshot, the rendered DOM and a PDF of it in data/access/rendered/.",
+    ),
+    option(
+        "--browser-timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=30.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="With --browser: time a page is given to load, go quiet and scroll to its end.",
+    ),
+    option(
+        "--browser-quiet",
+        type=click.IntRange(min=0),
+        default=500,
+        show_default=True,
+        metavar="MS",
+        help="With --browser: a page is loaded once no request was in flight for this long.",
+    ),
+    option(
+        "--browser-scrolls",
+        type=click.IntRange(min=0),
+        default=20,
+        show_default=True,
+        metavar="N",
+        help="With --browser: most scroll steps of one window height to reach a page's end.",
+    ),
+]
+"""`--browser` and the caps on each page it loads."""

@@ -98,9 +98,8 @@ def capture_options(opts: dict[str, Any], single: bool) -> CaptureOptions:
         allow_private=opts["allow_private"],
         payload=opts["payload"],
         access=opts["access"],
-        # Options of `capture` alone: a command without them captures without a browser.
-        browser=opts.get("browser", False),
-        browser_timeout=opts.get("browser_timeout", 30.0),
-        browser_quiet_ms=opts.get("browser_quiet", 500),
-        browser_scrolls=opts.get("browser_scrolls", 20),
+        browser=opts["browser"],
+        browser_timeout=opts["browser_timeout"],
+        browser_quiet_ms=opts["browser_quiet"],
+        browser_scrolls=opts["browser_scrolls"],
     )
