@@ -6,6 +6,7 @@ processes (prefork pools), captures of a slow loopback site. No eager mode, no f
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -191,6 +192,7 @@ class SlowSite:
     current: int = 0
     peak: int = 0
     requests: int = 0
+    starts: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def page(self, n: int) -> str:
@@ -198,6 +200,7 @@ class SlowSite:
 
     def answer(self, request: BaseHTTPRequestHandler) -> None:
         with self.lock:
+            self.starts.append(time.monotonic())
             self.current += 1
             self.requests += 1
             self.peak = max(self.peak, self.current)
@@ -267,12 +270,13 @@ def run_rows(
     tasks: list[RowTask],
     *,
     host_workers: int,
+    wait: float = 0.0,
     meanwhile: Callable[[], None] = lambda: None,
     limit: float = 60,
 ) -> list[RowOutcome]:
     """Send `tasks` through a CeleryDispatcher; return their outcomes once all ended."""
     dispatcher = CeleryDispatcher(
-        broker, batch_key=uuid.uuid4().hex, host_workers=host_workers, wait=0, capacity=16
+        broker, batch_key=uuid.uuid4().hex, host_workers=host_workers, wait=wait, capacity=16
     )
     found: list[RowOutcome] = []
     try:
@@ -328,6 +332,26 @@ def test_per_host_limits_hold_across_every_worker(
         # requests to its host at once: two at a time, as --host-workers 2 says.
         assert site.peak == 2
         assert site.requests >= 4 * 4
+    assert_one_valid_bag_per_row(output, tasks)
+
+
+def test_wait_spaces_the_requests_to_a_host_across_every_worker(
+    broker: str, workers: list[Worker], tmp_path: Path
+) -> None:
+    site_gen = serve_slow(0.05, 2)
+    site = next(site_gen)
+    output = tmp_path / "bags"
+    tasks = [row_task(n, site.page(n), output) for n in range(4)]
+    try:
+        outcomes = run_rows(broker, tasks, host_workers=4, wait=0.3)
+    finally:
+        site_gen.close()
+    assert [o.outcome for o in outcomes] == ["captured"] * 4
+    # Four captures at once on two workers, twelve requests: each starts 0.3 s after the last.
+    starts = sorted(site.starts)
+    assert len(starts) >= 12
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) >= 0.25
     assert_one_valid_bag_per_row(output, tasks)
 
 
