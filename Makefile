@@ -18,7 +18,7 @@ export REDIS_SERVER
 # where the clone's own folder (also named preserve) would otherwise be taken for a namespace.
 EDITABLE = --config-settings editable_mode=compat
 
-.PHONY: demo check install install-tool install-replay browser test redis lint clean bench-latency bench-big bench-validate bench-browser
+.PHONY: demo check install install-tool install-replay browser test redis lint clean bench-latency bench-big bench-validate bench-browser bench-batch
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +84,9 @@ bench-validate: install
 
 bench-browser: install browser
 	$(BIN)/python benchmarks/browser.py
+
+bench-batch: install redis
+	$(BIN)/python benchmarks/batch.py --celery --manifest
 
 lint:
 	$(BIN)/ruff format --check preserve tests examples benchmarks
