@@ -6,6 +6,7 @@ processes (prefork pools), captures of a slow loopback site. No eager mode, no f
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -874,3 +875,72 @@ def test_preserve_and_its_command_line_load_neither_celery_nor_redis() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert done.stdout == "[]\n"
+
+
+def test_a_worker_killed_whole_mid_row_has_its_row_redone_by_another_with_one_bag(
+    broker: str, client: redis.Redis, tmp_path: Path
+) -> None:
+    # Workers of their own on another database, so that no other worker takes these rows; a
+    # short visibility timeout stands for the hours a real one gives.
+    other = broker.rsplit("/", 1)[0] + "/1"
+    logs = [tmp_path / f"worker-{n}.log" for n in range(2)]
+    started = []
+    for log in logs:
+        with log.open("wb") as sink:
+            command = [*PRESERVE, "worker", "--broker", other, "--jobs", "1"]
+            command += ["--visibility-timeout", "4", "--loglevel", "info"]
+            started.append(
+                Worker(
+                    subprocess.Popen(
+                        command,
+                        stdout=subprocess.DEVNULL,
+                        stderr=sink,
+                        cwd=tmp_path,
+                        env=_environment(),
+                        start_new_session=True,
+                    ),
+                    log,
+                )
+            )
+    victim, survivor = started
+    output = tmp_path / "bags"
+    site_gen = serve_slow(0.4, 4)
+    site = next(site_gen)
+    tasks = [row_task(n, site.page(n), output) for n in range(3)]
+    killed: list[int] = []
+
+    def kill_victim() -> None:
+        if killed or not output.is_dir():
+            return
+        if _staging_owner(output, victim.children()) is not None:
+            # The whole worker, its pool with it: nothing is left to hand the row back.
+            os.killpg(victim.process.pid, signal.SIGKILL)
+            killed.append(victim.process.pid)
+
+    try:
+        wait_ready(started)
+        outcomes = run_rows(other, tasks, host_workers=4, meanwhile=kill_victim, limit=90)
+    finally:
+        site_gen.close()
+        for worker in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.process.pid, signal.SIGTERM)
+        for worker in started:
+            try:
+                worker.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.process.pid, signal.SIGKILL)
+    assert len(killed) == 1
+    assert sorted(o.row_id for o in outcomes) == sorted(t.row_id for t in tasks)
+    assert [o.outcome for o in outcomes] == ["captured"] * 3
+    assert_one_valid_bag_per_row(output, tasks)
+    assert not list(output.glob(f"{STAGING}*"))
+    # The killed worker's row went back to the queue after the visibility timeout and was
+    # delivered a second time, to the worker still running.
+    with redis.Redis.from_url(other) as database:
+        tries = sorted(
+            int(database.get(f"preserve:batch:{key}") or 0)
+            for key in _keys(database, "tries:", {str(t.capture_id) for t in tasks})
+        )
+    assert tries == [1, 1, 2]
+    assert survivor.log.read_text(errors="replace").count(" succeeded in ") >= 2

@@ -25,8 +25,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
-import socket
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +34,6 @@ from preserve.batch.redis_gates import (
     RedisHostGate,
     RedisRobotsStore,
     broker_problem,
-    redacted,
     redis_client,
 )
 from preserve.batch.task import RowOutcome, RowTask, run_row
@@ -55,7 +52,6 @@ __all__ = [
     "VISIBILITY_TIMEOUT",
     "CeleryDispatcher",
     "make_app",
-    "run_worker",
 ]
 
 TASK_NAME = "preserve.batch.capture_row"
@@ -79,9 +75,16 @@ MIN_CAPACITY = 64
 _log = logging.getLogger(__name__)
 
 
-def make_app(broker_url: str) -> celery.Celery:
-    """Return the Celery app of preserve's batch tasks on the Redis broker `broker_url`."""
+def make_app(broker_url: str, visibility_timeout: int = VISIBILITY_TIMEOUT) -> celery.Celery:
+    """Return the Celery app of preserve's batch tasks on the Redis broker `broker_url`.
+
+    Rows not acknowledged `visibility_timeout` seconds after a worker took them are handed
+    out again; the sweep that finds them runs every quarter of that, at most every 100 s.
+    """
     from celery import Celery
+
+    every = max(1, min(10, visibility_timeout // 4))
+    sweeps = max(1, min(10, visibility_timeout // 4 // every))
 
     app = Celery("preserve", broker=broker_url, set_as_current=False)
     app.conf.update(
@@ -94,7 +97,11 @@ def make_app(broker_url: str) -> celery.Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        broker_transport_options={
+            "visibility_timeout": visibility_timeout,
+            "unacked_restore_interval": every,
+            "unacked_restore_throttle": sweeps,
+        },
         broker_connection_retry_on_startup=True,
         # Redis lost for a while: a capture running finishes its bag, which the row's next
         # delivery finds, rather than being cut short.
@@ -356,43 +363,3 @@ class CeleryDispatcher:
             self._pending.clear()
             self.app.close()
             self.client.close()
-
-
-def run_worker(broker_url: str, *, concurrency: int, loglevel: str) -> int:
-    """Run a Celery worker for batch rows until it is stopped; return its exit code.
-
-    SIGTERM and SIGINT stop it warmly (Celery's way): the rows running are finished and
-    acknowledged, the tasks it had taken but not started go back to the queue; then 143 or
-    130. A second SIGINT (or SIGQUIT, 131) stops it at once; its rows go back to the queue.
-    Celery's own code otherwise (1: stopped on an error it logged).
-    Raises BadInput (exit 2) for a URL that is not Redis's or a broker that cannot be reached.
-    """
-    from celery import signals
-
-    redis_client(broker_url, check=True).close()
-    app = make_app(broker_url)
-    stopped_by: list[str] = []
-
-    def on_shutdown(sig: str = "", **_: Any) -> None:
-        stopped_by.append(sig)
-
-    signals.worker_shutting_down.connect(on_shutdown, weak=False)
-    try:
-        worker = app.Worker(
-            hostname=f"preserve-{os.getpid()}@{socket.gethostname()}",
-            pool_cls="prefork",
-            concurrency=concurrency,
-            loglevel=loglevel.upper(),
-            quiet=True,
-            # Cancelled runs are told by a key in Redis, not by revokes shared between
-            # workers at start (mingle); worker events (gossip) have no reader.
-            without_mingle=True,
-            without_gossip=True,
-        )
-        _log.info("preserve worker on %s", redacted(broker_url))
-        worker.start()
-    finally:
-        signals.worker_shutting_down.disconnect(on_shutdown)
-    if stopped_by and stopped_by[0] in ("SIGINT", "SIGTERM", "SIGQUIT"):
-        return 128 + int(getattr(signal, stopped_by[0]))
-    return int(worker.exitcode or 0)

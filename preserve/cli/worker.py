@@ -1,6 +1,6 @@
 """The `worker` command: a Celery worker that runs the rows `batch --broker URL` hands out.
 
-A thin layer over `preserve.batch.celery.run_worker`. Celery's own log goes to stderr.
+A thin layer over `preserve.batch.celery_worker.run_worker`. Celery's own log goes to stderr.
 """
 
 from __future__ import annotations
@@ -30,6 +30,15 @@ LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
     help="Rows captured at once, each in a process of its own.  [default: the number of CPUs]",
 )
 @option(
+    "--visibility-timeout",
+    type=click.IntRange(1, 7 * 24 * 3600),
+    default=2 * 3600,
+    show_default=True,
+    metavar="SECONDS",
+    help="A row taken by a worker that is lost whole (a machine down, SIGKILL) is handed "
+    "out again this long after it was taken; keep it above the longest row.",
+)
+@option(
     "--loglevel",
     type=click.Choice(LOG_LEVELS, case_sensitive=False),
     default="warning",
@@ -38,14 +47,19 @@ LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 )
 @click.pass_obj
 def worker_command(
-    console: Console | None, /, broker: str, jobs: int | None, loglevel: str
+    console: Console | None,
+    /,
+    broker: str,
+    jobs: int | None,
+    visibility_timeout: int,
+    loglevel: str,
 ) -> None:
     """Run batch rows handed out through the broker at URL, until stopped.
 
     Start one on every machine that sees the batches' output folders at the same path.
     Each row's task is acknowledged only once its row ended: a process killed mid-row has
     its row run again by another; a machine lost whole has its rows handed out again after
-    the visibility timeout (2 hours). SIGTERM or SIGINT stop it warmly: the rows running
+    --visibility-timeout. SIGTERM or SIGINT stop it warmly: the rows running
     are finished, the others go back to the queue. Exit codes: 1 Celery stopped on an
     error it logged, 2 the URL is not a Redis URL or the broker cannot be reached, 70
     internal error, 130/143 stopped by SIGINT / SIGTERM (131 SIGQUIT).
@@ -54,9 +68,14 @@ def worker_command(
     policy = ExitPolicy()
 
     def work() -> None:
-        from preserve.batch.celery import run_worker
+        from preserve.batch.celery_worker import run_worker
 
-        code = run_worker(broker, concurrency=jobs or os.cpu_count() or 1, loglevel=loglevel)
+        code = run_worker(
+            broker,
+            concurrency=jobs or os.cpu_count() or 1,
+            loglevel=loglevel,
+            visibility_timeout=visibility_timeout,
+        )
         if code:
             policy.stop(code)
         else:
