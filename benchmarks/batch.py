@@ -207,6 +207,7 @@ def celery_rows(manifest: Path, runs: int, work: Path) -> list[tuple[str, list[R
         (
             f"batch --jobs {JOBS}",
             lambda out: [
+                *REAP,
                 preserve_bin,
                 "-q",
                 "batch",
@@ -308,8 +309,8 @@ def main() -> int:
             for name, runs in rows:
                 cpus = [r.cpu for r in runs if r.cpu is not None]
                 if cpus:
-                    per_url = min(cpus) / urls_total * 1000
-                    print(f"- {name}: CPU per URL (whole process tree) {per_url:.2f} ms")
+                    each = " ".join(f"{cpu / urls_total * 1000:.2f}" for cpu in cpus)
+                    print(f"- {name}: CPU per URL (whole process tree), each run: {each} ms")
             if args.celery:
                 print()
                 print(table(celery_rows(manifest, args.runs, work / "celery"), cpu=True))
