@@ -422,6 +422,8 @@ def test_a_terminal_shows_a_progress_line_and_a_pipe_does_not(
         os.close(reader)
     assert done.returncode == 0, shown
     text = shown.decode()
+    # Drawn while the rows run, not only as each ends.
+    assert "\r\x1b[K0/2 rows, " in text
     assert "\r\x1b[K1/2 rows, " in text
     assert "\r\x1b[K2/2 rows, " in text
     assert "rows/s" in text
@@ -604,13 +606,17 @@ def test_the_python_api_runs_a_batch_and_reports_each_row(site: Server, tmp_path
         encoding="utf-8",
     )
     told: list[tuple[preserve.RowReport, int]] = []
+    waited: list[int] = []
     result = preserve.batch(
         manifest,
         tmp_path / "out",
         preserve.CaptureOptions(bag_info=preserve.BagInfo(source_organization="Archive")),
         jobs=2,
         on_outcome=lambda line, progress: told.append((line, progress.ended)),
+        on_wait=lambda progress: waited.append(progress.ended),
     )
+    assert waited
+    assert waited[0] == 0
     assert isinstance(result, preserve.BatchResult)
     assert (result.total, result.done, result.failed, result.already_done) == (2, 2, 0, 0)
     assert result.exit_code == 0

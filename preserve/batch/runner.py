@@ -140,6 +140,7 @@ def batch(
     retry_failed: bool = False,
     broker: str | None = None,
     on_outcome: Callable[[RowReport, BatchProgress], None] | None = None,
+    on_wait: Callable[[BatchProgress], None] | None = None,
 ) -> BatchResult:
     """Capture every row of `manifest` into its own bag in `output`; resume where a run stopped.
 
@@ -149,7 +150,9 @@ def batch(
     BadInput (2) for an unreadable manifest or an output inside a bag, PackagingFailed (4)
     when the output, the journal or the report cannot be written; Interrupted (130/143)
     after the attempts running were stopped and the journal made consistent. A row that
-    fails is reported and counted (`BatchResult.exit_code` 5), never raised.
+    fails is reported and counted (`BatchResult.exit_code` 5), never raised. `on_outcome`
+    hears each row as it ends; `on_wait`, about every half second while rows run (a
+    progress line's clock).
     """
     manifest = os.fspath(manifest)
     options = options or CaptureOptions()
@@ -166,6 +169,7 @@ def batch(
         raise BadManifest(manifest, loaded.problems, loaded.problem_count)
     try:
         run = _Run(journal, output, options, report, on_outcome)
+        run.on_wait = on_wait
         return run.run(jobs, broker, retry_failed)
     finally:
         journal.close()
@@ -187,6 +191,7 @@ class _Run:
         self.options = options
         self.report = report
         self.on_outcome = on_outcome
+        self.on_wait: Callable[[BatchProgress], None] | None = None
         counts = journal.counts()
         self.progress = BatchProgress(total=sum(counts.values()), already_done=counts["done"])
         self.in_flight: dict[str, tuple[RowTask, JournalRow]] = {}
@@ -279,6 +284,8 @@ class _Run:
                 dispatcher.submit(task)
             if not self.in_flight:
                 return
+            if self.on_wait is not None:
+                self.on_wait(self.progress)
             for outcome in dispatcher.outcomes(timeout=WAIT_STEP):
                 pause_point("journaling")
                 flown = self.in_flight.pop(outcome.row_id, None)

@@ -133,6 +133,8 @@ def _run_batch(console: Console, manifest: str, opts: dict[str, Any]) -> int:
                 retry_failed=opts["retry_failed"],
                 broker=opts["broker"],
                 on_outcome=tell,
+                # The line's clock, rate and time left move on while long rows run.
+                on_wait=lambda progress: console.draw(_bar(progress)),
             )
         except BadManifest as exc:
             _problem_lines(console, manifest, exc)
