@@ -167,6 +167,12 @@ def workers(broker: str, count: int, jobs: int) -> Iterator[None]:
             process.wait(timeout=60)
 
 
+def batch_command(manifest: Path, *extra: str) -> Command:
+    """Return `preserve -q batch MANIFEST -o OUT EXTRA...`, counted with every process it starts."""
+    preserve_bin = str(VENV_BIN / "preserve")
+    return lambda out: [*REAP, preserve_bin, "-q", "batch", str(manifest), "-o", str(out), *extra]
+
+
 def batch_rows(
     urls: list[str], manifest: Path, runs: int, work: Path
 ) -> list[tuple[str, list[Run]]]:
@@ -177,17 +183,7 @@ def batch_rows(
     commands: list[tuple[str, Command]] = [
         (
             f"preserve batch --jobs {JOBS}",
-            lambda out: [
-                *REAP,
-                preserve_bin,
-                "-q",
-                "batch",
-                str(manifest),
-                "-o",
-                str(out),
-                "--jobs",
-                str(JOBS),
-            ],
+            batch_command(manifest, "--jobs", str(JOBS)),
         ),
         (
             "preserve capture -i",
@@ -202,21 +198,10 @@ def batch_rows(
 
 
 def celery_rows(manifest: Path, runs: int, work: Path) -> list[tuple[str, list[Run]]]:
-    preserve_bin = str(VENV_BIN / "preserve")
     local: list[tuple[str, Command]] = [
         (
             f"batch --jobs {JOBS}",
-            lambda out: [
-                *REAP,
-                preserve_bin,
-                "-q",
-                "batch",
-                str(manifest),
-                "-o",
-                str(out),
-                "--jobs",
-                str(JOBS),
-            ],
+            batch_command(manifest, "--jobs", str(JOBS)),
         )
     ]
     rows = interleaved(local, runs, work / "local")
@@ -224,16 +209,7 @@ def celery_rows(manifest: Path, runs: int, work: Path) -> list[tuple[str, list[R
         remote: list[tuple[str, Command]] = [
             (
                 f"batch --broker, 2 workers --jobs {JOBS // 2}",
-                lambda out: [
-                    preserve_bin,
-                    "-q",
-                    "batch",
-                    str(manifest),
-                    "-o",
-                    str(out),
-                    "--broker",
-                    broker,
-                ],
+                batch_command(manifest, "--broker", broker),
             )
         ]
         rows += interleaved(remote, runs, work / "celery")

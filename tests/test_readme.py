@@ -35,19 +35,18 @@ def free_port() -> int:
     return port
 
 
-def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
-    commands, program = walkthrough()
-    # The port is the only thing changed: 8001 may be taken where the tests run.
-    port = str(free_port())
-    assert "8001" in commands
-    assert "8001" in program
-    (tmp_path / "examples").symlink_to(ROOT / "examples")
-    (tmp_path / "first_capture.py").write_text(program.replace("8001", port), encoding="utf-8")
+def run_example(commands: str, folder: Path, *, timeout: float) -> tuple[str, str]:
+    """Run a README shell block in `folder` (beside a link to examples/); return its output.
+
+    `preserve` is the one beside this Python; whatever the block left running (a server) is
+    stopped at the end. The block must succeed.
+    """
+    (folder / "examples").symlink_to(ROOT / "examples")
     environment = dict(os.environ)
     environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
     process = subprocess.Popen(
-        ["bash", "-e", "-c", commands.replace("8001", port)],
-        cwd=tmp_path,
+        ["bash", "-e", "-c", commands],
+        cwd=folder,
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -55,11 +54,22 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
         start_new_session=True,
     )
     try:
-        stdout, stderr = process.communicate(timeout=90)
+        stdout, stderr = process.communicate(timeout=timeout)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
     assert process.returncode == 0, stderr
+    return stdout, stderr
+
+
+def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
+    commands, program = walkthrough()
+    # The port is the only thing changed: 8001 may be taken where the tests run.
+    port = str(free_port())
+    assert "8001" in commands
+    assert "8001" in program
+    (tmp_path / "first_capture.py").write_text(program.replace("8001", port), encoding="utf-8")
+    stdout = run_example(commands.replace("8001", port), tmp_path, timeout=90)[0]
     bag = tmp_path / "bags" / "news-2001"
     assert f"{bag}\n" in stdout
     assert "bags/news-2001: valid\n" in stdout

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import bagit
 
 from .conftest import ROOT
-from .test_readme import free_port
+from .test_readme import free_port, run_example
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -32,24 +27,7 @@ def test_the_batch_example_runs_as_written(tmp_path: Path) -> None:
     # The port is the only thing changed: 8001 may be taken where the tests run.
     port = str(free_port())
     assert "8001" in commands
-    (tmp_path / "examples").symlink_to(ROOT / "examples")
-    environment = dict(os.environ)
-    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
-    process = subprocess.Popen(
-        ["bash", "-e", "-c", commands.replace("8001", port)],
-        cwd=tmp_path,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=120)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-    assert process.returncode == 0, stderr
+    stdout, stderr = run_example(commands.replace("8001", port), tmp_path, timeout=120)
     # The first run: a line per row; the second: nothing to do; then validate's verdicts.
     lines = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     assert sorted(line["id"] for line in lines) == ["front", "gallery", "karachi", "rally"]
