@@ -660,3 +660,35 @@ def test_browser_rows_without_chromium_are_refused_before_any_request(
     assert "is not an executable file" in by_option.stderr
     assert http.requests == []
     assert not (tmp_path / "out").exists()
+
+
+def test_a_url_list_on_stdin_is_a_manifest_and_a_second_run_resumes(
+    http: Server, tmp_path: Path
+) -> None:
+    for name in ("a", "b"):
+        html_route(http, f"/{name}.html", page(name))
+        pixels(http, name, 1)
+    urls = "".join(f"{http.url(f'/{name}.html')}\n" for name in ("a", "b"))
+    listed = f"# seeds\n{urls}\n"
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "preserve", "batch", "-", "-o", "out", "--jobs", "2"],
+            cwd=tmp_path,
+            input=listed,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    first = run()
+    assert first.returncode == 0, first.stderr
+    assert sorted(line["url"] for line in report_lines(first.stdout)) == sorted(urls.split())
+    assert (tmp_path / "out" / FOLDER / "stdin.sqlite").is_file()
+    asked = len(http.requests)
+    again = run()
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.splitlines()[-1] == "0 done, 0 failed, 2 already done"
+    assert len(http.requests) == asked
+    assert sorted(bags_by_seed(tmp_path / "out")) == sorted(urls.split())
