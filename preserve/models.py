@@ -276,6 +276,10 @@ class CaptureResult:
     seconds: float
     sha256: str | None = None
     """SHA-256 of the serialised bag file, when the bag was written as one file."""
+    notes: tuple[str, ...] = ()
+    """What a person should hear of the capture beyond its log: each page the browser could
+    not load to its end (stopped at --browser-timeout, navigated away, crashed), as
+    `URL: what happened`; the bag's PREMIS record says the same."""
 
     def count(self, *, role: Role | None = None, outcome: Outcome | None = None) -> int:
         """Return how many URLs had the given role and outcome (None matches any)."""

@@ -99,6 +99,22 @@ def test_a_page_that_never_goes_quiet_is_stopped_at_the_timeout(site: Server, tm
     assert all(r.via == "browser:fetch" and r.outcome == "captured" for r in polls)
     # Each poll is a URL of its own, fetched once; the stopped page asks no more.
     assert len(set(asked(site))) == len(asked(site))
+    # The result says so too, as `URL: note`, for the command line to show.
+    assert any(n.startswith(f"{site.url('/')}: ") and "did not go quiet" in n for n in result.notes)
+
+
+def test_the_command_line_warns_of_a_page_the_browser_stopped(site: Server, tmp_path: Path) -> None:
+    site.route("/", body=page("<script>setInterval(() => fetch('/p?' + Date.now()), 80)</script>"))
+    site.route("/p", body=b"{}", headers={"Content-Type": "application/json"})
+    args = ["capture", site.url("/"), "-o", str(tmp_path), "--browser"]
+    result = CliRunner().invoke(main, [*args, "--browser-timeout", "1", "--browser-quiet", "100"])
+    assert result.exit_code == 0, result.stderr
+    warnings = [w for w in result.stderr.splitlines() if w.startswith("preserve: warning: ")]
+    assert len(warnings) == 1, result.stderr
+    assert warnings[0].startswith(
+        f"preserve: warning: --browser: {site.url('/')}: the page did not go quiet within"
+        " --browser-timeout 1 s"
+    )
 
 
 def test_a_script_that_never_yields_is_stopped_and_the_page_rendered(

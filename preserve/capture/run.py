@@ -29,6 +29,7 @@ from preserve.errors import BadInput, FetchFailed, Interrupted, PreserveError
 from preserve.fetch import default_user_agent
 from preserve.fetch.hosts import HostGate
 from preserve.metadata import parse_user_metadata
+from preserve.metadata.facts import RenderingFact
 from preserve.models import CaptureOptions, CaptureResult, LogRecord
 from preserve.report import SeedFailure
 from preserve.robots import RobotsStore
@@ -134,7 +135,13 @@ def capture(
         payload_bytes=payload_bytes,
         seconds=time.monotonic() - started,
         sha256=sha256,
+        notes=() if browsing is None else _browser_notes(browsing.renderings),
     )
+
+
+def _browser_notes(renderings: Sequence[RenderingFact]) -> tuple[str, ...]:
+    """Return what the browser noted of each page, as `URL: note`."""
+    return tuple(f"{r.url}: {note}" for r in renderings for note in r.notes)
 
 
 def _browser(options: CaptureOptions, seed: Seed) -> Path | None:

@@ -42,6 +42,10 @@ def _read_input_file(source: str) -> list[ListedSeed]:
         raise BadInput(f"cannot read --input-file {source}: {exc.strerror or exc}") from exc
 
 
+NOTES_SHOWN = 5
+"""What the browser noted of a capture's pages, shown on stderr; the rest is in PREMIS."""
+
+
 @click.command("capture")
 @click.argument("urls", nargs=-1, metavar="URL...")
 @apply(OUTPUT)
@@ -105,6 +109,11 @@ def _run_capture(console: Console, urls: tuple[str, ...], opts: dict[str, Any]) 
             return
         policy.done()
         console.say(summary_text(outcome))
+        for note in outcome.notes[:NOTES_SHOWN]:
+            console.say(f"preserve: warning: --browser: {note}")
+        if len(outcome.notes) > NOTES_SHOWN:
+            more = len(outcome.notes) - NOTES_SHOWN
+            console.say(f"preserve: warning: --browser: {more} more in the bag's PREMIS record")
         if not opts["as_json"]:
             click.echo(str(outcome.bag_path))
 
