@@ -89,6 +89,8 @@ def result_dict(result: CaptureResult) -> dict[str, Any]:
     }
     if result.sha256 is not None:
         document["sha256"] = result.sha256
+    if result.notes:
+        document["notes"] = list(result.notes)
     return document
 
 

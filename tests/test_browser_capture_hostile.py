@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import bagit
+import jsonschema
 import pytest
 from click.testing import CliRunner
 from lxml import etree
@@ -23,7 +24,11 @@ from lxml import etree
 import preserve
 from preserve.cli import main
 
-from .conftest import Server, serve
+from .conftest import ROOT, Server, serve
+
+REPORT_SCHEMA = json.loads(
+    (ROOT / "schemas" / "capture-report.schema.json").read_text(encoding="utf-8")
+)
 
 pytestmark = pytest.mark.browser
 
@@ -111,6 +116,13 @@ def test_the_command_line_warns_of_a_page_the_browser_stopped(site: Server, tmp_
     assert result.exit_code == 0, result.stderr
     warnings = [w for w in result.stderr.splitlines() if w.startswith("preserve: warning: ")]
     assert len(warnings) == 1, result.stderr
+    # The run's JSON document carries the same notes, as its schema says.
+    documented = CliRunner().invoke(
+        main, [*args, "--json", "--browser-timeout", "1", "--browser-quiet", "100"]
+    )
+    entry = json.loads(documented.stdout)["captures"][0]
+    assert any("did not go quiet" in note for note in entry["notes"])
+    jsonschema.validate(json.loads(documented.stdout), REPORT_SCHEMA)
     assert warnings[0].startswith(
         f"preserve: warning: --browser: {site.url('/')}: the page did not go quiet within"
         " --browser-timeout 1 s"
