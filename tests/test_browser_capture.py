@@ -257,6 +257,7 @@ def test_without_scrolling_the_lazy_image_is_not_asked_for(dynamic: Server, tmp_
     captured = {r.url for r in result.records if r.outcome == "captured"}
     assert dynamic.url("/img/a.png") in captured
     assert dynamic.url("/img/lazy.png") not in captured
+    bagit.Bag(str(result.bag_path)).validate()
 
 
 def test_a_frame_inserted_by_script_through_a_redirect_with_payload_warc(
@@ -329,4 +330,5 @@ def test_the_example_site_goes_quiet_though_its_audio_stays_open(
     assert any(r.url.endswith("/media/audio-report.wav") for r in result.records)
     seen = Counter(path for path, _headers in site.requests)
     assert all(count == 1 for count in seen.values()), seen
+    bagit.Bag(str(result.bag_path)).validate()
     assert preserve.validate(result.bag_path).valid
