@@ -143,15 +143,18 @@ class Worker:
         return found
 
 
-def start_worker(broker: str, folder: Path, jobs: int) -> Worker:
+def start_worker(broker: str, folder: Path, jobs: int, *options: str) -> Worker:
+    """Start `preserve worker` in a session of its own (so its whole group can be killed)."""
     log = folder / f"worker-{uuid.uuid4().hex[:6]}.log"
+    command = [*PRESERVE, "worker", "--broker", broker, "--jobs", str(jobs), *options]
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [*PRESERVE, "worker", "--broker", broker, "--jobs", str(jobs), "--loglevel", "info"],
+            [*command, "--loglevel", "info"],
             stdout=subprocess.DEVNULL,
             stderr=sink,
             cwd=folder,
             env=_environment(),
+            start_new_session=True,
         )
     return Worker(process, log)
 
@@ -883,25 +886,7 @@ def test_a_worker_killed_whole_mid_row_has_its_row_redone_by_another_with_one_ba
     # Workers of their own on another database, so that no other worker takes these rows; a
     # short visibility timeout stands for the hours a real one gives.
     other = broker.rsplit("/", 1)[0] + "/1"
-    logs = [tmp_path / f"worker-{n}.log" for n in range(2)]
-    started = []
-    for log in logs:
-        with log.open("wb") as sink:
-            command = [*PRESERVE, "worker", "--broker", other, "--jobs", "1"]
-            command += ["--visibility-timeout", "4", "--loglevel", "info"]
-            started.append(
-                Worker(
-                    subprocess.Popen(
-                        command,
-                        stdout=subprocess.DEVNULL,
-                        stderr=sink,
-                        cwd=tmp_path,
-                        env=_environment(),
-                        start_new_session=True,
-                    ),
-                    log,
-                )
-            )
+    started = [start_worker(other, tmp_path, 1, "--visibility-timeout", "4") for _ in range(2)]
     victim, survivor = started
     output = tmp_path / "bags"
     site_gen = serve_slow(0.4, 4)
