@@ -6,7 +6,7 @@ a run reaches `pause_point(<phase>)` it creates `<folder>/<phase>.reached` and w
 SIGTERM or SIGKILL. The wait sleeps in short steps, so a signal handler in the main thread
 runs at once. Unset (always, outside the tests), it costs one dictionary lookup.
 
-Phases: `fetching` (a response's headers have arrived, its body not yet read), `hashing` (the
+Phases: `starting` (the command line is read, no command has started), `fetching` (a response's headers have arrived, its body not yet read), `hashing` (the
 first piece of a body was written and hashed, the rest not yet read), `writing` (the payload
 and logs are in the staging bag, the tag files are not yet written), `serializing` (the
 archive of `--serialize` is written under its temporary name, not yet given its own),
@@ -24,6 +24,7 @@ from pathlib import Path
 
 ENVIRONMENT = "PRESERVE_TEST_PAUSE_AT"
 PHASES = (
+    "starting",
     "fetching",
     "hashing",
     "writing",

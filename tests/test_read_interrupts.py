@@ -291,3 +291,23 @@ def test_an_export_killed_while_unpacking_is_cleaned_by_the_next_run(
     _out, err = after.communicate(timeout=60)
     assert after.returncode == 0, err
     assert list(tmp.iterdir()) == []
+
+
+@SIGNALS
+@pytest.mark.parametrize("command", ["validate", "capture", "batch"])
+def test_a_signal_before_the_command_starts_is_130_or_143_never_aborted(
+    command: str, signum: int, code: int, tmp: Path, tmp_path: Path
+) -> None:
+    # Paused once the command line is read, before the command sets its own handlers.
+    handshake = tmp_path / "handshake"
+    handshake.mkdir()
+    args = {
+        "validate": ["validate", tmp_path],
+        "capture": ["capture", "http://127.0.0.1:9/", "-o", tmp_path / "out"],
+        "batch": ["batch", tmp_path / "seeds.csv", "-o", tmp_path / "out"],
+    }[command]
+    process = start(*args, tmp=tmp, pause=("starting", handshake))
+    wait_for(handshake / "starting.reached", process)
+    _out, err = stop(process, signum)
+    assert_interrupted(process, err, signum, code)
+    assert not (tmp_path / "out").exists()

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
 
@@ -24,6 +25,8 @@ from preserve.cli.capture import capture_command
 from preserve.cli.console import Console, option, redact_args
 from preserve.cli.export import export_command
 from preserve.cli.worker import worker_command
+from preserve.errors import Interrupted
+from preserve.pausepoint import pause_point
 
 __all__ = ["lift_global_options", "main"]
 
@@ -101,8 +104,24 @@ def lift_global_options(args: Sequence[str], commands: Mapping[str, click.Comman
     return args[:at] + lifted + [args[at]] + kept
 
 
+def _interrupted_at_start(signum: int, _frame: object) -> None:
+    """End a run stopped before its command took over its signals: 130 or 143, one line."""
+    sys.stderr.write(f"preserve: error: {Interrupted(signum)}\n")
+    raise SystemExit(128 + signum)
+
+
 class PreserveGroup(click.Group):
     """The `preserve` group, whose global options may also follow the command's name."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command line; SIGINT or SIGTERM before a command handles them ends it.
+
+        Without this, a Ctrl-C while the options are read or the code loads would be click's
+        "Aborted!" and exit 1, which `validate` gives another meaning.
+        """
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, _interrupted_at_start)
+        return super().main(*args, **kwargs)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Parse `args` with the global options lifted out of the command's arguments."""
@@ -142,6 +161,7 @@ def main(ctx: click.Context, quiet: bool, verbose: int, log_file: Path | None) -
         f"===== preserve {__version__} (pid {os.getpid()}): {shlex.join(['preserve', *args])}"
     )
     ctx.obj = console
+    pause_point("starting")
 
 
 main.add_command(capture_command)
