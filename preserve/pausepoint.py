@@ -6,13 +6,14 @@ a run reaches `pause_point(<phase>)` it creates `<folder>/<phase>.reached` and w
 SIGTERM or SIGKILL. The wait sleeps in short steps, so a signal handler in the main thread
 runs at once. Unset (always, outside the tests), it costs one dictionary lookup.
 
-Phases: `starting` (the command line is read, no command has started), `fetching` (a response's headers have arrived, its body not yet read), `hashing` (the
-first piece of a body was written and hashed, the rest not yet read), `writing` (the payload
-and logs are in the staging bag, the tag files are not yet written), `serializing` (the
-archive of `--serialize` is written under its temporary name, not yet given its own),
-`reading` (validate is hashing the entries of an archive in place), `extracting` (export
-is unpacking an archive into its scratch folder) and `journaling` (a batch row's outcome has
-arrived, its bag in place, and the journal does not know it yet).
+Phases: `starting` (the command line is read, no command has started), `fetching` (a response's
+headers have arrived, its body not yet read), `hashing` (the first piece of a body was written
+and hashed, the rest not yet read), `writing` (the payload and logs are in the staging bag, the
+tag files are not yet written), `serializing` (the archive of `--serialize` is written under
+its temporary name, not yet given its own), `reading` (validate is hashing the entries of an
+archive in place), `extracting` (export is unpacking an archive into its scratch folder) and
+`journaling` (a batch row's outcome has arrived, its bag in place, and the journal does not
+know it yet).
 """
 
 from __future__ import annotations
