@@ -183,10 +183,14 @@ def http() -> Iterator[Server]:
     yield from serve(None)
 
 
+def free_port() -> int:
+    """Return a loopback port nothing listens on now (for a server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @pytest.fixture
 def refused_url() -> str:
     """Return a loopback URL on a port where nothing listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
+    return f"http://127.0.0.1:{free_port()}/"

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -46,7 +45,7 @@ from preserve.cli import main
 from preserve.models import BagInfo, CaptureOptions
 from preserve.robots import RobotsFile
 
-from .conftest import PROXY_VARIABLES, ROOT, QuietHTTPServer
+from .conftest import PROXY_VARIABLES, ROOT, QuietHTTPServer, free_port
 
 # `make check` names the one it checked (`make redis`); else the one on PATH, or Debian's.
 REDIS_SERVER = (
@@ -56,12 +55,6 @@ REQUIRE = os.environ.get("PRESERVE_TESTS_REQUIRE_SHARED") == "1" or bool(os.envi
 STAGING = ".preserve-staging-"
 PRESERVE = (sys.executable, "-m", "preserve")
 NO_DISK = ("--appendonly", "no", "--dir")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _environment() -> dict[str, str]:
@@ -86,7 +79,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.fail(f"{reason}, and CI requires them", pytrace=False)
         pytest.skip(reason)
     folder = tmp_path_factory.mktemp("redis")
-    port = _free_port()
+    port = free_port()
     with (folder / "log").open("wb") as sink:
         process = subprocess.Popen(
             [
@@ -584,7 +577,7 @@ def test_worker_refuses_a_url_that_is_not_redis_in_one_line() -> None:
 
 
 def test_worker_says_in_one_line_that_the_broker_cannot_be_reached() -> None:
-    port = _free_port()
+    port = free_port()
     result = CliRunner().invoke(
         main, ["worker", "--broker", f"redis://me:secret@127.0.0.1:{port}/0"]
     )
@@ -753,7 +746,7 @@ def test_a_row_task_that_does_not_fit_its_fields_is_refused(
 def test_batch_says_in_one_line_that_its_broker_cannot_be_used(tmp_path: Path) -> None:
     manifest = tmp_path / "rows.txt"
     manifest.write_text("http://127.0.0.1:9/\n", encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     for url, problem in [
         (f"redis://127.0.0.1:{port}/0", f"cannot use the broker at redis://127.0.0.1:{port}/0: "),
         ("redis://127.0.0.1:x/0", "--broker 'redis://127.0.0.1:x/0' is not a Redis URL"),
@@ -851,7 +844,7 @@ def test_the_dispatcher_counts_one_outcome_per_attempt(broker: str, client: redi
 
 
 def test_without_redis_the_gate_raises_and_counts_and_the_robots_store_has_nothing() -> None:
-    gone = redis.Redis(port=_free_port(), socket_connect_timeout=1, retry=None)
+    gone = redis.Redis(port=free_port(), socket_connect_timeout=1, retry=None)
     try:
         gate = RedisHostGate(gone, "test", 2, 0.0)
         with pytest.raises(redis.ConnectionError):

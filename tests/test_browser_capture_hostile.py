@@ -81,7 +81,8 @@ def asked(server: Server) -> list[str]:
     return [path for path, _headers in server.requests]
 
 
-def test_a_page_that_never_goes_quiet_is_stopped_at_the_timeout(site: Server, tmp_path: Path):
+def serve_polling_page(site: Server) -> None:
+    """Serve at / a page that never goes quiet: it fetches a new URL every 80 ms."""
     site.route(
         "/",
         body=page(
@@ -91,6 +92,10 @@ def test_a_page_that_never_goes_quiet_is_stopped_at_the_timeout(site: Server, tm
         headers=HTML,
     )
     site.route("/poll", body=b"{}", headers={"Content-Type": "application/json"})
+
+
+def test_a_page_that_never_goes_quiet_is_stopped_at_the_timeout(site: Server, tmp_path: Path):
+    serve_polling_page(site)
     result = capture(site, "/", tmp_path)
     [(outcome, notes, linked)] = renderings(result.bag_path)
     assert outcome == "warning"
@@ -109,8 +114,7 @@ def test_a_page_that_never_goes_quiet_is_stopped_at_the_timeout(site: Server, tm
 
 
 def test_the_command_line_warns_of_a_page_the_browser_stopped(site: Server, tmp_path: Path) -> None:
-    site.route("/", body=page("<script>setInterval(() => fetch('/p?' + Date.now()), 80)</script>"))
-    site.route("/p", body=b"{}", headers={"Content-Type": "application/json"})
+    serve_polling_page(site)
     args = ["capture", site.url("/"), "-o", str(tmp_path), "--browser"]
     result = CliRunner().invoke(main, [*args, "--browser-timeout", "1", "--browser-quiet", "100"])
     assert result.exit_code == 0, result.stderr

@@ -6,14 +6,13 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import bagit
 
-from .conftest import ROOT
+from .conftest import ROOT, free_port
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -26,13 +25,6 @@ def walkthrough() -> tuple[str, str]:
     assert len(shell) == 2, "a set-up block, then the commands"
     assert len(python) == 1
     return shell[1], python[0]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def run_example(commands: str, folder: Path, *, timeout: float) -> tuple[str, str]:

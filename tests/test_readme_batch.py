@@ -8,8 +8,8 @@ from pathlib import Path
 
 import bagit
 
-from .conftest import ROOT
-from .test_readme import free_port, run_example
+from .conftest import ROOT, free_port
+from .test_readme import run_example
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

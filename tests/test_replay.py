@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -23,7 +22,7 @@ import pytest
 
 import preserve
 
-from .conftest import ROOT, Server
+from .conftest import ROOT, Server, free_port
 from .test_warc import CSS, PNG
 from .warc_reading import warc_of
 
@@ -43,12 +42,6 @@ pytestmark = pytest.mark.skipif(
     reason="pywb is not installed: `make install` puts it in .venv-pywb "
     "(it cannot share .venv: its brotlipy dependency shadows the brotli module)",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run(tool: str, *args: str, cwd: Path) -> None:
