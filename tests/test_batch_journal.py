@@ -194,3 +194,29 @@ def test_a_damaged_journal_is_exit_4_and_left_as_it_is(tmp_path: Path) -> None:
         Journal.open(tmp_path / "out", manifest)
     assert caught.value.exit_code == 4
     assert path.read_bytes() == b"not a database" * 100
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("row", "{not json"),
+        ("row", '{"line": 2}'),
+        ("row", '{"line": "two", "id": "r0", "url": "u"}'),
+        ("row", '{"line": 2, "id": "r0", "url": "u", "dc": 5}'),
+        ("row", '{"line": 2, "id": "r0", "url": "u", "options": [1]}'),
+        ("row", "[]"),
+        ("capture_id", "not-a-uuid"),
+    ],
+)
+def test_a_row_the_journal_cannot_read_back_is_exit_4(
+    journal: Journal, column: str, value: str
+) -> None:
+    journal.load(rows(1), retry_failed=False)
+    db = sqlite3.connect(journal.path)
+    with db:
+        db.execute(f"UPDATE rows SET {column} = ? WHERE id = 'r0'", (value,))
+    db.close()
+    with pytest.raises(PackagingFailed, match="damaged") as caught:
+        journal.in_state("pending")
+    assert caught.value.exit_code == 4
+    assert "r0" in str(caught.value)

@@ -126,16 +126,23 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _journal_row(values: sqlite3.Row) -> JournalRow:
+def _journal_row(values: sqlite3.Row, path: Path) -> JournalRow:
+    """Return a row as the journal at `path` holds it; PackagingFailed when it cannot be read."""
     capture_id = values["capture_id"]
-    return JournalRow(
-        row=Row.from_json(json.loads(values["row"])),
-        state=values["state"],
-        attempts=values["attempts"],
-        bag_name=values["bag_name"],
-        capture_id=uuid.UUID(capture_id) if capture_id else None,
-        report=values["report"],
-    )
+    try:
+        return JournalRow(
+            row=Row.from_json(json.loads(values["row"])),
+            state=values["state"],
+            attempts=values["attempts"],
+            bag_name=values["bag_name"],
+            capture_id=uuid.UUID(capture_id) if capture_id else None,
+            report=values["report"],
+        )
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise PackagingFailed(
+            f"the batch journal {path} is damaged: row {str(values['id'])[:200]!r}: {exc}",
+            hint="move it away to start the batch again from its manifest",
+        ) from exc
 
 
 class Journal:
@@ -289,7 +296,7 @@ class Journal:
             "ORDER BY line LIMIT ?",
             (self.load_number, state, after, limit),
         )
-        return [_journal_row(values) for values in found]
+        return [_journal_row(values, self.path) for values in found]
 
     def retry_failed(self) -> int:
         """Make this run's failed rows pending again, each to be tried with a new plan."""

@@ -75,20 +75,41 @@ class Row:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Row:
-        """Return the row `to_json` gave."""
+    def from_json(cls, data: Any) -> Row:
+        """Return the row `to_json` gave; TypeError when `data` is not one (a damaged journal)."""
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
+        line, row_id, url, name = (data.get(k) for k in ("line", "id", "url", "name"))
+        options = data.get("options", {})
+        if not isinstance(line, int) or isinstance(line, bool):
+            raise TypeError(f"line: {line!r} is not a number")
+        if not (isinstance(row_id, str) and isinstance(url, str)):
+            raise TypeError("id and url must be text")
+        if name is not None and not isinstance(name, str):
+            raise TypeError("name must be text")
+        if not isinstance(options, dict):
+            raise TypeError("options must be an object")
         return cls(
-            line=int(data["line"]),
-            id=str(data["id"]),
-            url=str(data["url"]),
-            name=data.get("name"),
-            dc=tuple((str(k), str(v)) for k, v in data.get("dc", ())),
-            bag_info=tuple((str(k), str(v)) for k, v in data.get("bag_info", ())),
+            line=line,
+            id=row_id,
+            url=url,
+            name=name,
+            dc=_pairs(data.get("dc", ()), "dc"),
+            bag_info=_pairs(data.get("bag_info", ()), "bag_info"),
             options=tuple(
-                (k, tuple(v) if isinstance(v, list) else v)
-                for k, v in data.get("options", {}).items()
+                (str(k), tuple(v) if isinstance(v, list) else v) for k, v in options.items()
             ),
         )
+
+
+def _pairs(value: Any, what: str) -> tuple[tuple[str, str], ...]:
+    """Return the (name, value) pairs `to_json` wrote as a list of two-text lists."""
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
+        for pair in value
+    ):
+        raise TypeError(f"{what} must be a list of [name, value] texts")
+    return tuple((pair[0], pair[1]) for pair in value)
 
 
 def _merged_dc(base: tuple[str, ...], row: Row) -> tuple[str, ...]:
