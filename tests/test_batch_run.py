@@ -29,9 +29,11 @@ import bagit
 import jsonschema
 import pytest
 
+from preserve.batch.gates import RobotsFiles
 from preserve.batch.journal import FOLDER
 from preserve.batch.rows import manifest_id
 from preserve.pausepoint import ENVIRONMENT
+from preserve.robots import RobotsFile
 
 from .conftest import ROOT, QuietHTTPServer, Server
 
@@ -692,3 +694,20 @@ def test_a_url_list_on_stdin_is_a_manifest_and_a_second_run_resumes(
     assert again.stderr.splitlines()[-1] == "0 done, 0 failed, 2 already done"
     assert len(http.requests) == asked
     assert sorted(bags_by_seed(tmp_path / "out")) == sorted(urls.split())
+
+
+def test_the_shared_robots_store_drops_the_least_recently_used_past_its_bound() -> None:
+    store = RobotsFiles(max_bytes=130)
+    files = [RobotsFile(f"http://h{n}/robots.txt", 200, b"x" * 20) for n in range(4)]
+    for file in files[:3]:
+        store.put(file)
+    assert store.get(files[0].source) == files[0]  # now the most recently used
+    store.put(files[3])  # 4 x 40 bytes past 130: one goes, the least recently used
+    assert store.get(files[1].source) is None
+    assert [store.get(f.source) for f in (files[0], files[2], files[3])] == [
+        files[0],
+        files[2],
+        files[3],
+    ]
+    store.put(RobotsFile(files[0].source, 404, None))  # replaced, its bytes given back
+    assert len(store) == 3

@@ -55,21 +55,25 @@ class RobotsFiles:
 
     def put(self, file: RobotsFile) -> None:
         """Keep `file`, dropping the least recently used files past `max_bytes`."""
-        size = len(file.body or b"") + len(file.source)
         with self._lock:
             old = self._files.pop(file.source, None)
             if old is not None:
-                self._bytes -= len(old.body or b"") + len(old.source)
+                self._bytes -= _size(old)
             self._files[file.source] = file
-            self._bytes += size
+            self._bytes += _size(file)
             while self._bytes > self.max_bytes and len(self._files) > 1:
                 _, dropped = self._files.popitem(last=False)
-                self._bytes -= len(dropped.body or b"") + len(dropped.source)
+                self._bytes -= _size(dropped)
 
     def __len__(self) -> int:
         """Return how many files are kept."""
         with self._lock:
             return len(self._files)
+
+
+def _size(file: RobotsFile) -> int:
+    """Return the bytes a file counts for in the store: its body and its address."""
+    return len(file.body or b"") + len(file.source)
 
 
 class WorkerPids:
