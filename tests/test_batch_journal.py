@@ -205,6 +205,9 @@ def test_a_damaged_journal_is_exit_4_and_left_as_it_is(tmp_path: Path) -> None:
         ("row", '{"line": 2, "id": "r0", "url": "u", "dc": 5}'),
         ("row", '{"line": 2, "id": "r0", "url": "u", "options": [1]}'),
         ("row", "[]"),
+        ("row", "[" * 100_000 + "]" * 100_000),
+        ("row", '{"line": ' + "9" * 5000 + ', "id": "r0", "url": "u"}'),
+        ("row", '{"line": 2, "id": "r0\u0000", "url": "u", "dc": [["a"]]}'),
         ("capture_id", "not-a-uuid"),
     ],
 )

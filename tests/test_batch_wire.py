@@ -8,13 +8,16 @@ naming the field, never another exception.
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from preserve.batch.redis_gates import robots_from_json
 from preserve.batch.task import RowOutcome, RowTask
 from preserve.batch.wire import (
     WireError,
@@ -24,6 +27,7 @@ from preserve.batch.wire import (
     task_to_json,
 )
 from preserve.models import BagInfo, CaptureOptions
+from preserve.robots import RobotsFile
 
 JSON = st.recursive(
     st.none()
@@ -116,3 +120,28 @@ def test_a_task_with_any_value_changed_is_a_task_or_a_wire_error(
             assert isinstance(read(_replaced(document, path, value)), kind)
         except WireError as exc:
             assert str(exc)
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=200) | JSON.map(lambda value: json.dumps(value).encode()))
+def test_a_robots_entry_read_from_redis_is_a_file_or_nothing(raw: bytes) -> None:
+    found = robots_from_json(raw, "http://h/robots.txt")
+    assert found is None or isinstance(found, RobotsFile)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"source": "http://h/robots.txt", "status": ' + b"9" * 5000 + b"}",
+        b"\xff\xfe\x00",
+        b'{"source": "http://h/robots.txt\\u0000", "status": 200, "body": null, '
+        b'"error": null, "refused": false}',
+    ],
+    ids=["nested", "digits", "not-utf8", "nul"],
+)
+def test_hostile_robots_entries_are_nothing(raw: bytes) -> None:
+    assert robots_from_json(raw, "http://h/robots.txt") is None
+    good = RobotsFile("http://h/robots.txt", 200, b"User-agent: *\n")
+    entry = {"source": good.source, "status": 200, "body": "VXNlci1hZ2VudDogKgo=", "error": None}
+    assert robots_from_json(json.dumps({**entry, "refused": False}), good.source) == good

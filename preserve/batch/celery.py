@@ -39,6 +39,7 @@ from preserve.batch.redis_gates import (
 from preserve.batch.task import RowOutcome, RowTask, run_row
 from preserve.batch.wire import WireError, outcome_from_json, outcome_to_json, task_to_json
 from preserve.errors import BadInput
+from preserve.fields import read_json
 from preserve.models import CaptureOptions
 
 if TYPE_CHECKING:
@@ -331,7 +332,7 @@ class CeleryDispatcher:
         found: list[RowOutcome] = []
         for item in raw:
             try:
-                entry = json.loads(item)
+                entry = read_json(item.encode() if isinstance(item, str) else item)
                 capture_id = entry["capture_id"]
                 outcome = outcome_from_json(entry["outcome"])
             except (ValueError, TypeError, KeyError):

@@ -27,6 +27,7 @@ from typing import IO, Protocol
 from preserve.batch.rows import Row, manifest_id
 from preserve.batch.task import RowOutcome, plan_attempt
 from preserve.errors import PackagingFailed
+from preserve.fields import read_json
 
 FOLDER = ".preserve-batch"
 """The journal's folder inside the output folder."""
@@ -131,7 +132,7 @@ def _journal_row(values: sqlite3.Row, path: Path) -> JournalRow:
     capture_id = values["capture_id"]
     try:
         return JournalRow(
-            row=Row.from_json(json.loads(values["row"])),
+            row=Row.from_json(read_json(str(values["row"]).encode())),
             state=values["state"],
             attempts=values["attempts"],
             bag_name=values["bag_name"],

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from preserve.errors import BadInput
+from preserve.fields import read_json
 from preserve.robots import MAX_ROBOTS_BYTES, RobotsFile
 
 if TYPE_CHECKING:
@@ -274,7 +275,7 @@ class RedisRobotsStore:
 def robots_from_json(raw: bytes | str, source: str) -> RobotsFile | None:
     """Return the RobotsFile an entry of RedisRobotsStore holds, or None if it is not one."""
     try:
-        entry = json.loads(raw)
+        entry = read_json(raw.encode() if isinstance(raw, str) else raw)
         body = entry["body"]
         status = entry["status"]
         error = entry["error"]
